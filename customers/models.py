@@ -1,0 +1,136 @@
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except Exception:
+        raise ValidationError(f"{value!r} is not an IANA time zone.") from None
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    SMS = "sms", "SMS"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    LETTER = "letter", "Letter"
+
+
+class Creditor(models.Model):
+    """The company, brand or legal entity that is owed."""
+
+    name = models.CharField(max_length=200, unique=True)
+    legal_name = models.CharField(max_length=200, blank=True)
+    street = models.CharField(max_length=200, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, default="DE", help_text="ISO 3166 code")
+    subdivision = models.CharField(
+        max_length=10, blank=True, help_text="Region for public holidays, e.g. BY"
+    )
+    time_zone = models.CharField(
+        max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
+    )
+    default_currency = models.CharField(max_length=3, default="EUR")
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    iban = models.CharField(max_length=34, blank=True)
+    bic = models.CharField(max_length=11, blank=True)
+    brand_color = models.CharField(max_length=7, default="#1f4e79")
+    default_plan = models.ForeignKey(
+        "dunning.Plan",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Plan for claims that no rule assigns; the product default if empty.",
+    )
+    minimum_amount = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        default=0,
+        help_text="Claims whose open amount is below this get no message.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def local_today(self):
+        return timezone.now().astimezone(self.zone).date()
+
+
+class Customer(models.Model):
+    """Who owes: a consumer or a business, with contact data and consents."""
+
+    class Kind(models.TextChoices):
+        CONSUMER = "consumer", "Consumer"
+        BUSINESS = "business", "Business"
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT)
+    external_id = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CONSUMER)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True, help_text="E.164, e.g. +4930…")
+    street = models.CharField(max_length=200, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, default="DE")
+    language = models.CharField(max_length=8, default="en")
+    time_zone = models.CharField(
+        max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
+    )
+    birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    customer_since = models.DateField(null=True, blank=True)
+    segment = models.CharField(max_length=50, blank=True)
+    # Consents per channel: whether the customer may be contacted there.
+    consent_email = models.BooleanField(default=True)
+    consent_sms = models.BooleanField(default=False)
+    consent_whatsapp = models.BooleanField(default=False)
+    consent_letter = models.BooleanField(default=True)
+    preferred_channel = models.CharField(
+        max_length=10, choices=Channel.choices, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creditor", "external_id"], name="customer_unique_external_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.external_id})"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def has_consent(self, channel: str) -> bool:
+        return bool(getattr(self, f"consent_{channel}", False))
+
+    def has_address_for(self, channel: str) -> bool:
+        if channel == Channel.EMAIL:
+            return bool(self.email)
+        if channel in (Channel.SMS, Channel.WHATSAPP):
+            return bool(self.phone)
+        if channel == Channel.LETTER:
+            return bool(self.name and (self.street or self.city))
+        return False
+
+    def age_on(self, day) -> int | None:
+        return day.year - self.birth_year if self.birth_year else None

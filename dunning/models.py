@@ -1,0 +1,213 @@
+from django.db import models
+from django.db.models import Q
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+MONEY = {"max_digits": 18, "decimal_places": 6}
+
+
+class Tone(models.TextChoices):
+    EMPATHETIC = "empathetic", "Empathetic"
+    NEUTRAL = "neutral", "Neutral"
+    FIRM = "firm", "Firm"
+
+
+TONE_ORDER = [Tone.EMPATHETIC, Tone.NEUTRAL, Tone.FIRM]
+
+
+def firmer_tone(a: str, b: str) -> str:
+    return max(a, b, key=TONE_ORDER.index)
+
+
+class Plan(models.Model):
+    """A manager-configured sequence of dunning steps."""
+
+    name = models.CharField(max_length=100)
+    creditor = models.ForeignKey(
+        "customers.Creditor",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="Empty: available to every creditor",
+    )
+    is_default = models.BooleanField(
+        default=False, help_text="The product-wide plan for claims no rule assigns"
+    )
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_plan"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Step(models.Model):
+    class Action(models.TextChoices):
+        REMINDER = "reminder", "Reminder"
+        NOTICE = "notice", "Dunning notice"
+        FINAL_NOTICE = "final_notice", "Final notice"
+        HANDOVER = "handover", "Hand over to collection agency"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=100)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    days_after_due = models.SmallIntegerField(
+        help_text="Days after the effective due date; negative for a pre-due note"
+    )
+    channels = models.JSONField(
+        default=list, help_text='Allowed channels in order of preference, e.g. ["email"]'
+    )
+    fee = models.DecimalField(
+        **MONEY, default=0, help_text="Fixed fee in the claim's currency"
+    )
+    tone_floor = models.CharField(max_length=12, choices=Tone.choices, default=Tone.NEUTRAL)
+    minimum_amount = models.DecimalField(**MONEY, default=0)
+    payment_days = models.PositiveSmallIntegerField(
+        default=14, help_text="The new payment deadline, in days after the message"
+    )
+
+    class Meta:
+        ordering = ["plan", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "position"], name="step_unique_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.name} #{self.position} {self.name}"
+
+
+class Case(ConcurrentTransitionMixin, models.Model):
+    """The dunning workflow of one claim."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_DUNNING = "in_dunning", "In dunning"
+        PAUSED = "paused", "Paused"
+        DISPUTED = "disputed", "Disputed"
+        INSTALMENTS = "instalments", "In an instalment plan"
+        HANDED_OVER = "handed_over", "Handed over"
+        CLOSED_PAID = "closed_paid", "Closed: paid"
+        CLOSED_WRITTEN_OFF = "closed_written_off", "Closed: written off"
+        CLOSED_CANCELLED = "closed_cancelled", "Closed: cancelled"
+
+    CLOSED = [State.CLOSED_PAID, State.CLOSED_WRITTEN_OFF, State.CLOSED_CANCELLED]
+    ACTIVE = [State.OPEN, State.IN_DUNNING]
+    LIVE = [
+        State.OPEN,
+        State.IN_DUNNING,
+        State.PAUSED,
+        State.DISPUTED,
+        State.INSTALMENTS,
+        State.HANDED_OVER,
+    ]
+
+    invoice = models.OneToOneField(
+        "payments.Invoice", on_delete=models.PROTECT, related_name="case"
+    )
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT)
+    creditor = models.ForeignKey("customers.Creditor", on_delete=models.PROTECT)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT)
+    state = FSMField(default=State.OPEN, choices=State.choices, protected=True)
+    current_step = models.ForeignKey(
+        Step, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    last_step_on = models.DateField(null=True, blank=True)
+    paused_until = models.DateField(null=True, blank=True)
+    opened_on = models.DateField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state"], name="case_state")]
+
+    def __str__(self) -> str:
+        return f"Case {self.pk} ({self.get_state_display()})"
+
+    # Transitions only change the state; services lock the row, call them and save
+    # in one transaction (django-fsm never saves).
+    @transition(field=state, source=State.OPEN, target=State.IN_DUNNING)
+    def start(self, by=None, description=None):
+        pass
+
+    @transition(field=state, source=[State.OPEN, State.IN_DUNNING], target=State.PAUSED)
+    def pause(self, by=None, description=None):
+        pass
+
+    @transition(field=state, source=State.PAUSED, target=State.IN_DUNNING)
+    def resume(self, by=None, description=None):
+        self.paused_until = None
+
+    @transition(
+        field=state,
+        source=[State.OPEN, State.IN_DUNNING, State.PAUSED],
+        target=State.DISPUTED,
+    )
+    def dispute(self, by=None, description=None):
+        pass
+
+    @transition(field=state, source=State.DISPUTED, target=State.IN_DUNNING)
+    def resolve_dispute(self, by=None, description=None):
+        pass
+
+    @transition(field=state, source=State.IN_DUNNING, target=State.HANDED_OVER)
+    def hand_over(self, by=None, description=None):
+        pass
+
+    @transition(field=state, source=LIVE, target=State.CLOSED_PAID)
+    def close_paid(self, by=None, description=None):
+        pass
+
+    @transition(field=state, source=LIVE, target=State.CLOSED_WRITTEN_OFF)
+    def write_off(self, by=None, description=None):
+        pass
+
+    @transition(field=state, source=LIVE, target=State.CLOSED_CANCELLED)
+    def cancel(self, by=None, description=None):
+        pass
+
+
+class Run(models.Model):
+    """One execution of the dunning run, with its summary."""
+
+    run_date = models.DateField(null=True, blank=True, help_text="Empty: each creditor's today")
+    dry_run = models.BooleanField(default=False)
+    actor = models.CharField(max_length=100)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} for {self.run_date or 'today'}"
+
+
+class CaseStep(models.Model):
+    """A step of a plan taken for a case: once, enforced by the database."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="steps_taken")
+    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="+")
+    taken_on = models.DateField(help_text="Creditor-local date the step was due")
+    taken_at = models.DateTimeField(auto_now_add=True)
+    fee = models.DecimalField(**MONEY, default=0)
+    open_amount = models.DecimalField(**MONEY, help_text="Claim's open amount then")
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["taken_on", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "step"], name="case_step_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} on {self.taken_on}"

@@ -1,0 +1,225 @@
+"""Claims and the ledger their open balance follows from.
+
+Every change of what a debtor owes is a row of `LedgerEntry`: the principal when the
+claim is booked, payments and credit notes (negative), fees and interest (positive),
+waivers and write-offs (negative). `Invoice.open_amount` is the sum of those rows,
+kept in the same transaction by `payments.services`; it exists so that the run can
+find open claims with an index instead of an aggregate.
+"""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+
+from core.money import format_money
+
+MONEY = {"max_digits": 18, "decimal_places": 6}
+
+
+class Invoice(models.Model):
+    """A claim: an amount owed with a due date."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PAID = "paid", "Paid"
+        CREDITED = "credited", "Credited"
+        WRITTEN_OFF = "written_off", "Written off"
+        CANCELLED = "cancelled", "Cancelled"
+
+    creditor = models.ForeignKey("customers.Creditor", on_delete=models.PROTECT)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="invoices"
+    )
+    external_id = models.CharField(max_length=100)
+    number = models.CharField(max_length=100)
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(**MONEY, help_text="Principal as invoiced")
+    issued_on = models.DateField()
+    due_on = models.DateField()
+    description = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    open_amount = models.DecimalField(
+        **MONEY, help_text="Sum of the ledger rows; maintained by payments.services"
+    )
+    settled_on = models.DateField(null=True, blank=True)
+    # Facts from the source system that are not ours to interpret (e.g. the IBM
+    # file's historical "Disputed" flag); kept for models and explanations.
+    source_facts = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creditor", "external_id"], name="invoice_unique_external_id"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="invoice_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(open_amount__gte=0), name="invoice_open_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_on"], name="invoice_open_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.display(self.amount)})"
+
+    def display(self, amount: Decimal, locale: str = "en") -> str:
+        return format_money(amount, self.currency, locale)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN and self.open_amount > 0
+
+
+class Payment(models.Model):
+    """Money received from a customer, allocated to claims through the ledger."""
+
+    creditor = models.ForeignKey("customers.Creditor", on_delete=models.PROTECT)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="payments"
+    )
+    external_id = models.CharField(max_length=100, null=True, blank=True)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    received_on = models.DateField()
+    method = models.CharField(max_length=30, blank=True)
+    source = models.CharField(max_length=30, blank=True, help_text="import, portal, api")
+    reference = models.CharField(max_length=200, blank=True)
+    invoice = models.ForeignKey(
+        Invoice,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="named_payments",
+        help_text="The claim the payer named, if any; paid first",
+    )
+    unallocated_amount = models.DecimalField(
+        **MONEY, default=0, help_text="Overpayment kept as a customer credit"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creditor", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="payment_unique_external_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="payment_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{format_money(self.amount, self.currency)} on {self.received_on}"
+
+
+class CreditNote(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        POSTED = "posted", "Posted"
+        CANCELLED = "cancelled", "Cancelled"
+
+    creditor = models.ForeignKey("customers.Creditor", on_delete=models.PROTECT)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT)
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="credit_notes"
+    )
+    external_id = models.CharField(max_length=100)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    issued_on = models.DateField()
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.POSTED
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creditor", "external_id"], name="credit_note_unique_external_id"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="credit_note_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Credit note {self.external_id}"
+
+
+class LedgerEntry(models.Model):
+    """One row of a claim's ledger: signed, in the claim's currency."""
+
+    class Kind(models.TextChoices):
+        PRINCIPAL = "principal", "Principal"
+        PAYMENT = "payment", "Payment"
+        CREDIT = "credit", "Credit note"
+        FEE = "fee", "Fee"
+        INTEREST = "interest", "Interest"
+        WAIVER = "waiver", "Waiver"
+        WRITE_OFF = "write_off", "Write-off"
+
+    class Component(models.TextChoices):
+        # What a row adds to or takes from: payments are allocated to costs,
+        # then interest, then principal (BGB §367).
+        PRINCIPAL = "principal", "Principal"
+        COSTS = "costs", "Costs"
+        INTEREST = "interest", "Interest"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    component = models.CharField(max_length=10, choices=Component.choices)
+    amount = models.DecimalField(**MONEY, help_text="Positive adds to what is owed")
+    booked_on = models.DateField()
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
+    credit_note = models.ForeignKey(
+        CreditNote,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+    )
+    case_step = models.ForeignKey(
+        "dunning.CaseStep",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+    )
+    actor = models.CharField(max_length=100, help_text="user:<id> or system:<job>")
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["booked_on", "id"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            # A step's fee is charged once per claim, however often the run executes.
+            models.UniqueConstraint(
+                fields=["invoice", "case_step"],
+                condition=Q(kind="fee"),
+                name="ledger_one_fee_per_step",
+            ),
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(kind="principal"),
+                name="ledger_one_principal",
+            ),
+        ]
+        indexes = [models.Index(fields=["invoice", "kind"], name="ledger_invoice_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PersonalisationConfig(AppConfig):
+    name = "personalisation"
+    verbose_name = "Personalisation"
