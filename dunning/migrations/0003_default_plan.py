@@ -40,5 +40,5 @@ def create(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("dunning", "0001_initial")]
+    dependencies = [("dunning", "0002_initial")]
     operations = [migrations.RunPython(create, migrations.RunPython.noop)]
