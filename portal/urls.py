@@ -1,4 +1,8 @@
 from django.urls import path
 
+from portal import views
+
 app_name = "portal"
-urlpatterns: list = []
+urlpatterns = [
+    path("<str:token>/", views.home, name="home"),
+]

@@ -1,0 +1,127 @@
+"""Shared fixtures: the real data sets, an outbox per test, named objects."""
+
+import os
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("SHARED_DATA_DIR", REPO_DIR.parent / "shared" / "data"))
+IBM_FILE = DATA_DIR / "ar-ibm-late-payment" / "WA_Fn-UseC_-Accounts-Receivable.csv"
+TAIWAN_FILE = (
+    DATA_DIR / "uci-credit-default-taiwan" / "default-of-credit-card-clients.csv"
+)
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"real data set not found at {path} (set SHARED_DATA_DIR)")
+    return path
+
+
+@pytest.fixture
+def ibm_file() -> Path:
+    return _require(IBM_FILE)
+
+
+@pytest.fixture
+def taiwan_file() -> Path:
+    return _require(TAIWAN_FILE)
+
+
+@pytest.fixture(autouse=True)
+def outbox(settings, tmp_path) -> Path:
+    """Every test writes e-mails, SMS and letters to its own folder."""
+    settings.OUTBOX_DIR = tmp_path / "outbox"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = settings.OUTBOX_DIR / "email"
+    settings.SMS_FILE_PATH = settings.OUTBOX_DIR / "sms"
+    settings.LETTER_FILE_PATH = settings.OUTBOX_DIR / "letters"
+    settings.SITE_URL = "http://testserver"
+    return settings.OUTBOX_DIR
+
+
+@pytest.fixture
+def creditor(db):
+    from customers.models import Creditor
+
+    return Creditor.objects.create(
+        name="Acme GmbH",
+        legal_name="Acme Handels GmbH",
+        street="Hauptstraße 1",
+        postcode="10115",
+        city="Berlin",
+        country="DE",
+        time_zone="Europe/Berlin",
+        iban="DE89370400440532013000",
+        bic="COBADEFFXXX",
+        email="billing@acme.example",
+    )
+
+
+@pytest.fixture
+def alice(creditor):
+    """A consumer in Berlin who reads e-mail."""
+    from customers.models import Customer
+
+    return Customer.objects.create(
+        creditor=creditor,
+        external_id="C-ALICE",
+        kind="consumer",
+        name="Alice Ahrens",
+        email="alice@example.com",
+        street="Lindenweg 5",
+        postcode="10117",
+        city="Berlin",
+        country="DE",
+        language="de",
+        time_zone="Europe/Berlin",
+        birth_year=1985,
+    )
+
+
+@pytest.fixture
+def bob_ltd(creditor):
+    """A business customer in London that gets letters."""
+    from customers.models import Customer
+
+    return Customer.objects.create(
+        creditor=creditor,
+        external_id="C-BOB",
+        kind="business",
+        name="Bob Ltd",
+        street="1 King Street",
+        postcode="EC2V 8AU",
+        city="London",
+        country="GB",
+        language="en",
+        time_zone="Europe/London",
+        consent_email=False,
+    )
+
+
+@pytest.fixture
+def make_invoice(creditor):
+    from payments.services import invoice_create
+
+    counter = {"n": 0}
+
+    def make(customer, amount="100.00", due_on=date(2025, 3, 3), currency="EUR", **kw):
+        counter["n"] += 1
+        number = kw.pop("number", f"INV-{counter['n']:04d}")
+        return invoice_create(
+            creditor=customer.creditor,
+            customer=customer,
+            external_id=number,
+            number=number,
+            currency=currency,
+            amount=Decimal(amount),
+            issued_on=kw.pop("issued_on", date(2025, 2, 1)),
+            due_on=due_on,
+            actor="test",
+            **kw,
+        )
+
+    return make
