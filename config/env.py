@@ -63,5 +63,7 @@ def env_timezone(name: str, default: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ImproperlyConfigured(f"{name}={value!r} is not an IANA time zone.") from None
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not an IANA time zone."
+        ) from None
     return value

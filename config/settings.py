@@ -121,7 +121,9 @@ STATIC_ROOT = env_path("STATIC_ROOT", VAR_DIR / "static")
 
 # Outbox for the file backends: e-mails, SMS and letters land here in development.
 OUTBOX_DIR = env_path("OUTBOX_DIR", VAR_DIR / "outbox")
-EMAIL_BACKEND = env_str("EMAIL_BACKEND") or "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_BACKEND = (
+    env_str("EMAIL_BACKEND") or "django.core.mail.backends.filebased.EmailBackend"
+)
 EMAIL_FILE_PATH = OUTBOX_DIR / "email"
 EMAIL_HOST = env_str("EMAIL_HOST") or "localhost"
 EMAIL_PORT = env_int("EMAIL_PORT", 25)

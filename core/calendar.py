@@ -9,7 +9,9 @@ import holidays
 @lru_cache(maxsize=256)
 def _holidays(country: str, subdivision: str, year: int):
     try:
-        return holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+        return holidays.country_holidays(
+            country, subdiv=subdivision or None, years=year
+        )
     except NotImplementedError:
         # A country the library does not know has no public holidays for us.
         return {}

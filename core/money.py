@@ -42,9 +42,8 @@ def parse_amount(raw: str, currency: str) -> Decimal:
     if not value.is_finite():
         raise ValueError(f"{raw!r} is not an amount")
     if value != round_money(value, currency):
-        raise ValueError(
-            f"{raw!r} has more decimals than {currency} allows ({minor_units(currency)})"
-        )
+        digits = minor_units(currency)
+        raise ValueError(f"{raw!r} has more decimals than {currency} allows ({digits})")
     return round_money(value, currency)
 
 

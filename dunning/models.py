@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models import Q
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
 MONEY = {"max_digits": 18, "decimal_places": 6}
 
@@ -39,7 +40,9 @@ class Plan(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["is_default"], condition=Q(is_default=True), name="one_default_plan"
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="one_default_plan",
             )
         ]
 
@@ -62,12 +65,15 @@ class Step(models.Model):
         help_text="Days after the effective due date; negative for a pre-due note"
     )
     channels = models.JSONField(
-        default=list, help_text='Allowed channels in order of preference, e.g. ["email"]'
+        default=list,
+        help_text='Allowed channels in order of preference, e.g. ["email"]',
     )
     fee = models.DecimalField(
         **MONEY, default=0, help_text="Fixed fee in the claim's currency"
     )
-    tone_floor = models.CharField(max_length=12, choices=Tone.choices, default=Tone.NEUTRAL)
+    tone_floor = models.CharField(
+        max_length=12, choices=Tone.choices, default=Tone.NEUTRAL
+    )
     minimum_amount = models.DecimalField(**MONEY, default=0)
     payment_days = models.PositiveSmallIntegerField(
         default=14, help_text="The new payment deadline, in days after the message"
@@ -76,7 +82,9 @@ class Step(models.Model):
     class Meta:
         ordering = ["plan", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["plan", "position"], name="step_unique_position")
+            models.UniqueConstraint(
+                fields=["plan", "position"], name="step_unique_position"
+            )
         ]
 
     def __str__(self) -> str:
@@ -133,18 +141,26 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     # Transitions only change the state; services lock the row, call them and save
     # in one transaction (django-fsm never saves).
+    @fsm_log_by
+    @fsm_log_description
     @transition(field=state, source=State.OPEN, target=State.IN_DUNNING)
     def start(self, by=None, description=None):
         pass
 
+    @fsm_log_by
+    @fsm_log_description
     @transition(field=state, source=[State.OPEN, State.IN_DUNNING], target=State.PAUSED)
     def pause(self, by=None, description=None):
         pass
 
+    @fsm_log_by
+    @fsm_log_description
     @transition(field=state, source=State.PAUSED, target=State.IN_DUNNING)
     def resume(self, by=None, description=None):
         self.paused_until = None
 
+    @fsm_log_by
+    @fsm_log_description
     @transition(
         field=state,
         source=[State.OPEN, State.IN_DUNNING, State.PAUSED],
@@ -153,22 +169,32 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def dispute(self, by=None, description=None):
         pass
 
+    @fsm_log_by
+    @fsm_log_description
     @transition(field=state, source=State.DISPUTED, target=State.IN_DUNNING)
     def resolve_dispute(self, by=None, description=None):
         pass
 
+    @fsm_log_by
+    @fsm_log_description
     @transition(field=state, source=State.IN_DUNNING, target=State.HANDED_OVER)
     def hand_over(self, by=None, description=None):
         pass
 
+    @fsm_log_by
+    @fsm_log_description
     @transition(field=state, source=LIVE, target=State.CLOSED_PAID)
     def close_paid(self, by=None, description=None):
         pass
 
+    @fsm_log_by
+    @fsm_log_description
     @transition(field=state, source=LIVE, target=State.CLOSED_WRITTEN_OFF)
     def write_off(self, by=None, description=None):
         pass
 
+    @fsm_log_by
+    @fsm_log_description
     @transition(field=state, source=LIVE, target=State.CLOSED_CANCELLED)
     def cancel(self, by=None, description=None):
         pass
@@ -177,7 +203,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
 class Run(models.Model):
     """One execution of the dunning run, with its summary."""
 
-    run_date = models.DateField(null=True, blank=True, help_text="Empty: each creditor's today")
+    run_date = models.DateField(
+        null=True, blank=True, help_text="Empty: each creditor's today"
+    )
     dry_run = models.BooleanField(default=False)
     actor = models.CharField(max_length=100)
     started_at = models.DateTimeField(auto_now_add=True)

@@ -24,11 +24,11 @@ SCHEDULES = [
 
 def ensure_schedules(**kwargs) -> None:
     from datetime import timedelta
+    from zoneinfo import ZoneInfo
 
     from django.conf import settings
     from django.utils import timezone
     from django_q.models import Schedule
-    from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(settings.TIME_ZONE)
     now = timezone.now().astimezone(zone)

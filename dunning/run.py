@@ -1,0 +1,391 @@
+"""The dunning run: for every overdue open claim, take the plan step that is due.
+
+The run works in batches of customers. Each batch is one transaction that locks its
+claims first, so two runs (or two workers) over the same claims serialise instead of
+both acting; the unique constraints on case steps, fees and message keys are the
+last line of defence. A step is taken once: the next step of a case is the one after
+its current step, and it is due when the claim is late enough and enough days have
+passed since the previous step really happened. After downtime that gives one step,
+not one per missed day, and later steps keep their spacing.
+"""
+
+import hashlib
+import logging
+import time as clock
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_fsm_log.models import StateLog
+
+from core.calendar import effective_due_date
+from core.money import ZERO, round_money
+from customers.models import Creditor
+from dunning.models import Case, CaseStep, Plan, Run, Step
+from messaging.models import Message, MessageItem
+from payments.models import Invoice, LedgerEntry
+from personalisation.services import DueItem, decide
+
+logger = logging.getLogger(__name__)
+
+# Case states in which the run may act on a claim.
+ACTIONABLE = [Case.State.OPEN, Case.State.IN_DUNNING]
+
+
+class _DryRunRollback(Exception):
+    pass
+
+
+@dataclass
+class RunStats:
+    claims_examined: int = 0
+    cases_opened: int = 0
+    steps_taken: Counter = field(default_factory=Counter)
+    messages: Counter = field(default_factory=Counter)
+    fees_count: int = 0
+    fees_by_currency: defaultdict = field(default_factory=lambda: defaultdict(Decimal))
+    message_ids: list = field(default_factory=list)
+    dates: set = field(default_factory=set)
+
+    def as_json(self, run_date, seconds: float, dispatched: dict) -> dict:
+        return {
+            "date": run_date.isoformat() if run_date else None,
+            "dates": sorted(d.isoformat() for d in self.dates),
+            "claims_examined": self.claims_examined,
+            "cases_opened": self.cases_opened,
+            "steps_taken": dict(sorted(self.steps_taken.items())),
+            "messages": dict(sorted(self.messages.items())),
+            "fees_charged": {
+                "count": self.fees_count,
+                "by_currency": {
+                    c: str(a) for c, a in sorted(self.fees_by_currency.items())
+                },
+            },
+            "dispatched": dispatched,
+            "seconds": round(seconds, 3),
+        }
+
+
+class PlanBook:
+    """Plans and their steps, loaded once per run."""
+
+    def __init__(self):
+        self.steps: dict[int, list[Step]] = defaultdict(list)
+        for step in Step.objects.select_related("plan").order_by("plan_id", "position"):
+            self.steps[step.plan_id].append(step)
+        self.default = Plan.objects.filter(is_default=True).first()
+        days = [s.days_after_due for steps in self.steps.values() for s in steps]
+        # How many days before the due date a pre-due note may go out.
+        self.lookahead = max([0] + [-d for d in days])
+
+    def plan_for(self, creditor: Creditor) -> Plan:
+        plan = creditor.default_plan or self.default
+        if plan is None:
+            raise RuntimeError("No default dunning plan: create one in the admin.")
+        return plan
+
+    def next_step(self, case: Case) -> tuple[Step | None, Step | None]:
+        """The step after the case's current one, and the current one."""
+        steps = self.steps[case.plan_id]
+        if case.current_step_id is None:
+            return (steps[0] if steps else None), None
+        for index, step in enumerate(steps):
+            if step.id == case.current_step_id:
+                following = steps[index + 1] if index + 1 < len(steps) else None
+                return following, step
+        return None, None
+
+
+def _step_is_due(case: Case, step: Step, previous: Step | None, late_days: int, on):
+    if late_days < step.days_after_due:
+        return False
+    if previous is not None and case.last_step_on is not None:
+        gap = step.days_after_due - previous.days_after_due
+        if (on - case.last_step_on).days < gap:
+            return False
+    return True
+
+
+def _message_key(channel: str, case_steps: list[CaseStep]) -> str:
+    pairs = ",".join(sorted(f"{cs.case_id}:{cs.step_id}" for cs in case_steps))
+    return hashlib.sha256(f"{channel}|{pairs}".encode()).hexdigest()[:64]
+
+
+def run_dunning(
+    *,
+    actor: str,
+    run_date: date | None = None,
+    dry_run: bool = False,
+    send_now: bool = False,
+    batch_size: int = 500,
+    now: datetime | None = None,
+) -> dict:
+    """Take every due step for every creditor; return the run's summary."""
+    started = clock.monotonic()
+    now = now or timezone.now()
+    stats = RunStats()
+    run = None if dry_run else Run.objects.create(run_date=run_date, actor=actor)
+    book = PlanBook()
+
+    def run_all():
+        for creditor in Creditor.objects.order_by("id"):
+            on = run_date or creditor.local_today()
+            stats.dates.add(on)
+            _run_creditor(creditor, on, now, book, stats, run, actor, batch_size)
+
+    if dry_run:
+        # The dry run does all the work in one transaction and rolls it back.
+        try:
+            with transaction.atomic():
+                run_all()
+                raise _DryRunRollback
+        except _DryRunRollback:
+            pass
+    else:
+        run_all()
+
+    dispatched = {}
+    if not dry_run and stats.message_ids:
+        from messaging.services import dispatch_due
+
+        due_ids = list(
+            Message.objects.filter(id__in=stats.message_ids, status="planned")
+            .filter(Q(scheduled_at__lte=now) if not send_now else Q())
+            .values_list("id", flat=True)
+        )
+        if due_ids:
+            dispatched = dispatch_due(now=now, message_ids=due_ids, actor=actor)
+
+    summary = stats.as_json(run_date, clock.monotonic() - started, dispatched)
+    summary["dry_run"] = dry_run
+    if run is not None:
+        run.summary = summary
+        run.finished_at = timezone.now()
+        run.save(update_fields=["summary", "finished_at"])
+        summary["run_id"] = run.pk
+    logger.info(
+        "dunning run %s: %d claims, %d cases opened, %d steps, %d messages",
+        run.pk if run else "dry",
+        stats.claims_examined,
+        stats.cases_opened,
+        sum(stats.steps_taken.values()),
+        sum(stats.messages.values()),
+    )
+    return summary
+
+
+def _candidates(creditor: Creditor, on: date, book: PlanBook):
+    from datetime import timedelta
+
+    return Invoice.objects.filter(
+        creditor=creditor,
+        status=Invoice.Status.OPEN,
+        open_amount__gt=0,
+        due_on__lt=on + timedelta(days=book.lookahead),
+    ).filter(Q(case__isnull=True) | Q(case__state__in=ACTIONABLE))
+
+
+def _run_creditor(creditor, on, now, book, stats, run, actor, batch_size):
+    candidates = _candidates(creditor, on, book)
+    last_customer = 0
+    while True:
+        customer_ids = list(
+            candidates.filter(customer_id__gt=last_customer)
+            .order_by("customer_id")
+            .values_list("customer_id", flat=True)
+            .distinct()[:batch_size]
+        )
+        if not customer_ids:
+            return
+        last_customer = customer_ids[-1]
+        with transaction.atomic():
+            _run_batch(creditor, on, now, book, stats, run, actor, customer_ids)
+
+
+def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids):
+    # Lock the claims first: a concurrent run or payment waits for this batch.
+    invoices = list(
+        _candidates(creditor, on, book)
+        .filter(customer_id__in=customer_ids)
+        .select_for_update(of=("self",))
+        .select_related("customer")
+        .order_by("customer_id", "due_on", "id")
+    )
+    if not invoices:
+        return
+    cases = {
+        c.invoice_id: c
+        for c in Case.objects.filter(invoice_id__in=[i.id for i in invoices])
+    }
+    plan = book.plan_for(creditor)
+
+    new_cases = []
+    for invoice in invoices:
+        stats.claims_examined += 1
+        effective = effective_due_date(
+            invoice.due_on, creditor.country, creditor.subdivision
+        )
+        invoice.late_days = (on - effective).days
+        if invoice.id not in cases and invoice.late_days > 0:
+            case = Case(
+                invoice=invoice,
+                customer_id=invoice.customer_id,
+                creditor=creditor,
+                plan=plan,
+                opened_on=on,
+                # A new overdue case starts in dunning directly; the log row
+                # written below records that transition.
+                state=Case.State.IN_DUNNING,
+            )
+            new_cases.append(case)
+    if new_cases:
+        Case.objects.bulk_create(new_cases)
+        _log_started(new_cases, actor)
+        stats.cases_opened += len(new_cases)
+        cases.update({c.invoice_id: c for c in new_cases})
+
+    taken: list[tuple[Invoice, Case, Step]] = []
+    for invoice in invoices:
+        case = cases.get(invoice.id)
+        if case is None or case.state not in ACTIONABLE:
+            continue
+        step, previous = book.next_step(case)
+        if step is None or not _step_is_due(
+            case, step, previous, invoice.late_days, on
+        ):
+            continue
+        floor = max(creditor.minimum_amount, step.minimum_amount)
+        if invoice.open_amount < floor:
+            continue
+        taken.append((invoice, case, step))
+    if not taken:
+        return
+
+    case_steps = [
+        CaseStep(
+            case=case,
+            step=step,
+            taken_on=on,
+            fee=round_money(step.fee, invoice.currency),
+            open_amount=invoice.open_amount,
+            run=run,
+            actor=actor,
+        )
+        for invoice, case, step in taken
+    ]
+    CaseStep.objects.bulk_create(case_steps)
+
+    fees = []
+    for (invoice, case, step), case_step in zip(taken, case_steps, strict=True):
+        stats.steps_taken[f"{step.position}:{step.name}"] += 1
+        case.current_step = step
+        case.last_step_on = on
+        if case_step.fee > ZERO:
+            fees.append(
+                LedgerEntry(
+                    invoice=invoice,
+                    kind=LedgerEntry.Kind.FEE,
+                    component=LedgerEntry.Component.COSTS,
+                    amount=case_step.fee,
+                    booked_on=on,
+                    case_step=case_step,
+                    actor=actor,
+                    reason=f"fee of step {step.position} ({step.name})",
+                )
+            )
+            invoice.open_amount += case_step.fee
+            stats.fees_count += 1
+            stats.fees_by_currency[invoice.currency] += case_step.fee
+    LedgerEntry.objects.bulk_create(fees)
+    Invoice.objects.bulk_update([i for i, _, _ in taken], ["open_amount", "updated_at"])
+    Case.objects.bulk_update(
+        [c for _, c, _ in taken], ["current_step", "last_step_on", "updated_at"]
+    )
+
+    _plan_messages(creditor, on, now, taken, case_steps, stats, run)
+
+
+def _log_started(cases: list[Case], actor: str) -> None:
+    content_type = ContentType.objects.get_for_model(Case)
+    StateLog.objects.bulk_create(
+        StateLog(
+            by=None,
+            source_state=Case.State.OPEN,
+            state=Case.State.IN_DUNNING,
+            transition="start",
+            content_type=content_type,
+            object_id=case.pk,
+            description=f"overdue ({actor})",
+        )
+        for case in cases
+    )
+
+
+def _plan_messages(creditor, on, now, taken, case_steps, stats, run):
+    """One decision and one message per debtor for everything due today."""
+    by_customer: dict[int, list] = defaultdict(list)
+    for (invoice, case, step), case_step in zip(taken, case_steps, strict=True):
+        by_customer[invoice.customer_id].append((invoice, case, step, case_step))
+
+    decisions, messages, grouped = [], [], []
+    for rows in by_customer.values():
+        customer = rows[0][0].customer
+        items = [
+            DueItem(
+                invoice_id=invoice.id,
+                step=step,
+                open_amount=invoice.open_amount,
+                currency=invoice.currency,
+                days_overdue=invoice.late_days,
+            )
+            for invoice, _, step, _ in rows
+        ]
+        decision = decide(customer, items, on, now)
+        channel = decision.channel
+        message = Message(
+            creditor=creditor,
+            customer=customer,
+            channel=channel or "letter",
+            idempotency_key=_message_key(channel, [r[3] for r in rows]),
+            run=run,
+            action_date=on,
+            scheduled_at=decision.send_at,
+            language=decision.language,
+            tone=decision.tone,
+        )
+        if not channel:
+            message.status = Message.Status.CANCELLED
+            message.status_reason = decision.reasons["channel"]
+        decisions.append(decision)
+        messages.append(message)
+        grouped.append(rows)
+
+    from personalisation.models import Decision
+
+    Decision.objects.bulk_create(decisions)
+    for decision, message in zip(decisions, messages, strict=True):
+        message.decision = decision
+    Message.objects.bulk_create(messages)
+    MessageItem.objects.bulk_create(
+        MessageItem(
+            message=message,
+            case_step=case_step,
+            invoice=invoice,
+            level=step.position,
+            action=step.action,
+            open_amount=invoice.open_amount,
+            currency=invoice.currency,
+        )
+        for message, rows in zip(messages, grouped, strict=True)
+        for invoice, _, step, case_step in rows
+    )
+    for message in messages:
+        key = message.channel if message.status == "planned" else "unreachable"
+        stats.messages[key] += 1
+        if message.status == Message.Status.PLANNED:
+            stats.message_ids.append(message.pk)

@@ -1,0 +1,28 @@
+"""E-mail through Django's e-mail API: plain text with an HTML alternative."""
+
+from email.utils import formataddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import make_msgid
+
+
+def send_email(
+    *, connection, to: str, subject: str, text: str, html: str, creditor
+) -> str:
+    """Send one e-mail over an open connection; return its Message-ID."""
+    message_id = make_msgid()
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        # The creditor's name as the display name: the debtor knows the company,
+        # not the address the product sends from.
+        from_email=formataddr((creditor.name, settings.DEFAULT_FROM_EMAIL)),
+        to=[to],
+        reply_to=[creditor.email] if creditor.email else None,
+        connection=connection,
+        headers={"Message-ID": message_id},
+    )
+    email.attach_alternative(html, "text/html")
+    email.send()
+    return message_id

@@ -1,0 +1,286 @@
+"""Admin for claims, payments, credit notes and their ledger.
+
+Money changes only through `payments.services`, which keep `open_amount` and the
+ledger in step; here the ledger, payments and credit notes are shown, never edited.
+"""
+
+from django.contrib import admin
+from django.core.exceptions import ObjectDoesNotExist
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from core.money import format_money
+from payments.models import CreditNote, Invoice, LedgerEntry, Payment
+from payments.selectors import claim_facts, claim_facts_lines, claim_message_lines
+
+
+class ReadOnlyMixin:
+    """View-only in the admin: rows are written by services, not by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def admin_link(obj, text=None) -> str:
+    if obj is None:
+        return "-"
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, text or str(obj))
+
+
+def facts_table(facts: dict) -> str:
+    """The claim's facts as the `claim_show` command prints them."""
+    rows = format_html_join(
+        "",
+        '<tr><th scope="row">{}</th><td>{}</td></tr>',
+        claim_facts_lines(facts),
+    )
+    return format_html('<table class="claim-facts">{}</table>', rows)
+
+
+def messages_list(facts: dict) -> str:
+    lines = claim_message_lines(facts)
+    if not lines:
+        return "none"
+    items = (
+        (reverse("admin:messaging_message_change", args=[m["id"]]), line)
+        for m, line in zip(facts["messages"], lines, strict=True)
+    )
+    return format_html(
+        "<ul>{}</ul>", format_html_join("", '<li><a href="{}">{}</a></li>', items)
+    )
+
+
+class LedgerEntryInline(ReadOnlyMixin, admin.TabularInline):
+    model = LedgerEntry
+    extra = 0
+    fields = [
+        "booked_on",
+        "kind",
+        "component",
+        "signed_amount",
+        "payment",
+        "credit_note",
+        "case_step",
+        "actor",
+        "reason",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("invoice", "payment", "credit_note", "case_step__step__plan")
+        )
+
+    @admin.display(description="Amount")
+    def signed_amount(self, entry):
+        return format_money(entry.amount, entry.invoice.currency)
+
+
+class AllocationInline(LedgerEntryInline):
+    """The ledger rows a payment or credit note was split into."""
+
+    verbose_name = "allocation"
+    fields = ["invoice", "booked_on", "kind", "component", "signed_amount", "actor"]
+    readonly_fields = fields
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "customer",
+        "creditor",
+        "amount_display",
+        "open_display",
+        "due_on",
+        "status",
+        "case_state",
+    ]
+    list_filter = ["status", "currency", "creditor"]
+    list_select_related = ["customer", "creditor", "case"]
+    search_fields = [
+        "number",
+        "external_id",
+        "customer__name",
+        "customer__external_id",
+    ]
+    # Only the description is free text; amounts, dates and status follow from
+    # the ledger and the source system.
+    fieldsets = [
+        (
+            None,
+            {"fields": ["number", "external_id", "creditor", "customer", "description"]},
+        ),
+        ("Balance", {"fields": ["balance"]}),
+        (
+            "Terms",
+            {
+                "fields": [
+                    "currency",
+                    "amount",
+                    "issued_on",
+                    "due_on",
+                    "status",
+                    "open_amount",
+                    "settled_on",
+                ]
+            },
+        ),
+        ("Case and messages", {"fields": ["case_link", "messages"]}),
+        ("Source", {"fields": ["source_facts"], "classes": ["collapse"]}),
+    ]
+    readonly_fields = [
+        "number",
+        "external_id",
+        "creditor",
+        "customer",
+        "balance",
+        "currency",
+        "amount",
+        "issued_on",
+        "due_on",
+        "status",
+        "open_amount",
+        "settled_on",
+        "case_link",
+        "messages",
+        "source_facts",
+    ]
+    inlines = [LedgerEntryInline]
+
+    def has_add_permission(self, request):
+        # Claims are booked through invoice_create (API, import) with their
+        # principal ledger row; a bare row here would have no ledger.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("customer", "creditor")
+
+    def _facts(self, invoice: Invoice) -> dict:
+        # Several readonly fields read the same facts; gather them once per page.
+        if not hasattr(invoice, "_claim_facts"):
+            invoice._claim_facts = claim_facts(invoice)
+        return invoice._claim_facts
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, invoice):
+        return invoice.display(invoice.amount)
+
+    @admin.display(description="Open amount", ordering="open_amount")
+    def open_display(self, invoice):
+        return invoice.display(invoice.open_amount)
+
+    @admin.display(description="Case state", ordering="case__state")
+    def case_state(self, invoice):
+        try:
+            return invoice.case.get_state_display()
+        except ObjectDoesNotExist:
+            return "-"
+
+    @admin.display(description="Balance")
+    def balance(self, invoice):
+        return facts_table(self._facts(invoice))
+
+    @admin.display(description="Case")
+    def case_link(self, invoice):
+        try:
+            return admin_link(invoice.case)
+        except ObjectDoesNotExist:
+            return "no case"
+
+    @admin.display(description="Messages")
+    def messages(self, invoice):
+        return messages_list(self._facts(invoice))
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = [
+        "received_on",
+        "customer",
+        "creditor",
+        "amount_display",
+        "unallocated_display",
+        "method",
+        "source",
+        "invoice",
+    ]
+    list_filter = ["currency", "source", "method", "creditor"]
+    list_select_related = ["customer", "creditor", "invoice"]
+    search_fields = [
+        "external_id",
+        "reference",
+        "customer__name",
+        "customer__external_id",
+        "invoice__number",
+    ]
+    date_hierarchy = "received_on"
+    inlines = [AllocationInline]
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, payment):
+        return format_money(payment.amount, payment.currency)
+
+    @admin.display(description="Unallocated", ordering="unallocated_amount")
+    def unallocated_display(self, payment):
+        return format_money(payment.unallocated_amount, payment.currency)
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = [
+        "external_id",
+        "issued_on",
+        "invoice",
+        "customer",
+        "creditor",
+        "amount_display",
+        "status",
+    ]
+    list_filter = ["status", "currency", "creditor"]
+    list_select_related = ["customer", "creditor", "invoice"]
+    search_fields = [
+        "external_id",
+        "invoice__number",
+        "customer__name",
+        "customer__external_id",
+    ]
+    inlines = [AllocationInline]
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, note):
+        return format_money(note.amount, note.currency)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = [
+        "booked_on",
+        "invoice",
+        "kind",
+        "component",
+        "signed_amount",
+        "actor",
+        "reason",
+    ]
+    list_filter = ["kind", "component", "invoice__currency"]
+    list_select_related = ["invoice"]
+    search_fields = ["invoice__number", "invoice__external_id", "actor", "reason"]
+    date_hierarchy = "booked_on"
+
+    @admin.display(description="Amount", ordering="amount")
+    def signed_amount(self, entry):
+        return format_money(entry.amount, entry.invoice.currency)
