@@ -78,7 +78,9 @@ class LedgerEntryInline(ReadOnlyMixin, admin.TabularInline):
         return (
             super()
             .get_queryset(request)
-            .select_related("invoice", "payment", "credit_note", "case_step__step__plan")
+            .select_related(
+                "invoice", "payment", "credit_note", "case_step__step__plan"
+            )
         )
 
     @admin.display(description="Amount")
@@ -119,7 +121,15 @@ class InvoiceAdmin(admin.ModelAdmin):
     fieldsets = [
         (
             None,
-            {"fields": ["number", "external_id", "creditor", "customer", "description"]},
+            {
+                "fields": [
+                    "number",
+                    "external_id",
+                    "creditor",
+                    "customer",
+                    "description",
+                ]
+            },
         ),
         ("Balance", {"fields": ["balance"]}),
         (

@@ -1,12 +1,20 @@
 """Personal links and payments made on the debtor page."""
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.models import PortalLink, hash_token
+from core.money import ZERO, round_money
+from customers.models import Customer
+from payments.models import Invoice
+from payments.services import payment_record
+from portal.models import Checkout, PortalLink, hash_token
+
+logger = logging.getLogger(__name__)
 
 
 def link_create(*, customer, message=None, days: int | None = None) -> tuple[PortalLink, str]:
@@ -37,3 +45,115 @@ def link_resolve(token: str) -> PortalLink | None:
     if link is None or not link.is_valid:
         return None
     return link
+
+
+class CheckoutError(ValueError):
+    """Refused payment on the debtor page; nothing was written."""
+
+
+def checkout_start(
+    *,
+    link: PortalLink,
+    invoice_ids,
+    currency: str,
+    provider,
+    token: str,
+    actor: str,
+) -> tuple[Checkout, str]:
+    """Start paying open claims of the link's customer in one currency.
+
+    Returns the checkout and the URL the debtor is sent to. Claims of another
+    customer, closed claims and claims in another currency are refused as a
+    whole: a debtor pays only their own open claims.
+    """
+    currency = (currency or "").upper()
+    try:
+        wanted = {int(i) for i in invoice_ids}
+    except (TypeError, ValueError):
+        raise CheckoutError("Claims are named by their ids.") from None
+    if not wanted:
+        raise CheckoutError("No claim selected.")
+
+    invoices = list(
+        Invoice.objects.filter(
+            id__in=wanted,
+            customer=link.customer,
+            currency=currency,
+            status=Invoice.Status.OPEN,
+            open_amount__gt=0,
+        )
+    )
+    if len(invoices) != len(wanted):
+        raise CheckoutError(
+            "Only open claims of this customer in one currency can be paid."
+        )
+
+    amount = round_money(sum((i.open_amount for i in invoices), ZERO), currency)
+    checkout = Checkout(
+        link=link,
+        customer=link.customer,
+        amount=amount,
+        currency=currency,
+        invoice_ids=sorted(wanted),
+    )
+    # The provider is asked before anything is saved: a provider that fails
+    # leaves no pending checkout behind.
+    redirect_url = provider.create_checkout(checkout, token=token)
+    checkout.save()
+    logger.info(
+        "checkout %s started with %s: %d claims (%s)",
+        checkout.pk,
+        checkout.provider,
+        len(invoices),
+        actor,
+    )
+    return checkout, redirect_url
+
+
+@transaction.atomic
+def checkout_complete(*, provider_reference: str, actor: str) -> Checkout:
+    """Book the payment a provider confirmed; a repeated confirmation changes nothing.
+
+    The checkout row is locked, so two deliveries of the same provider event
+    cannot both record a payment.
+    """
+    checkout = Checkout.objects.select_for_update().get(
+        provider_reference=provider_reference
+    )
+    if checkout.status == Checkout.Status.SUCCEEDED:
+        logger.info("checkout %s already succeeded; confirmation ignored", checkout.pk)
+        return checkout
+
+    customer = Customer.objects.select_related("creditor").get(pk=checkout.customer_id)
+    # A confirmation after a cancel still books the money: the provider's word
+    # on what was charged outranks the page the debtor left.
+    payment = payment_record(
+        customer=customer,
+        amount=checkout.amount,
+        currency=checkout.currency,
+        received_on=customer.creditor.local_today(),
+        invoice_ids=checkout.invoice_ids,
+        method="card",
+        source="portal",
+        reference=provider_reference,
+        external_id=f"portal:{provider_reference}",
+        actor=actor,
+    )
+    checkout.status = Checkout.Status.SUCCEEDED
+    checkout.payment = payment
+    checkout.save(update_fields=["status", "payment"])
+    logger.info("checkout %s succeeded: payment %s", checkout.pk, payment.pk)
+    return checkout
+
+
+@transaction.atomic
+def checkout_cancel(*, provider_reference: str, actor: str) -> Checkout:
+    """The debtor left the provider's page without paying; only pending ones change."""
+    checkout = Checkout.objects.select_for_update().get(
+        provider_reference=provider_reference
+    )
+    if checkout.status == Checkout.Status.PENDING:
+        checkout.status = Checkout.Status.CANCELLED
+        checkout.save(update_fields=["status"])
+        logger.info("checkout %s cancelled (%s)", checkout.pk, actor)
+    return checkout

@@ -1,0 +1,309 @@
+"""Plain rows that every format's parser produces, and the checks they share.
+
+A parser reads a file, validates every row and returns an `ImportData` of plain
+rows keyed by stable external ids; it writes nothing. Each row remembers where it
+came from (`where`, e.g. "invoices.csv line 17") so that the writer can name the
+line when a row is refused for a ledger reason (a credit note larger than what
+is open). Any error anywhere means nothing is imported.
+"""
+
+import csv
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from core.money import parse_amount
+
+# More than this many errors are counted, not listed.
+MAX_LISTED_ERRORS = 20
+
+
+class ImportRejected(Exception):
+    """The input was refused; nothing was written."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = list(errors)
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        listed = self.errors[:MAX_LISTED_ERRORS]
+        text = "\n".join(listed)
+        hidden = len(self.errors) - len(listed)
+        if hidden:
+            text += (
+                f"\n… and {hidden} more ({len(self.errors)} errors in total; "
+                "nothing was imported)"
+            )
+        else:
+            text += f"\n({len(self.errors)} error(s); nothing was imported)"
+        return text
+
+
+class RowError(ValueError):
+    """One field of one row is unusable; the message names the field and value."""
+
+
+@dataclass
+class CustomerRow:
+    where: str
+    external_id: str
+    name: str
+    kind: str = "consumer"
+    email: str = ""
+    phone: str = ""
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+    country: str = "DE"
+    language: str = "en"
+    time_zone: str = "Europe/Berlin"
+    birth_year: int | None = None
+    customer_since: date | None = None
+    segment: str = ""
+    consent_email: bool = True
+    consent_sms: bool = False
+    consent_whatsapp: bool = False
+    consent_letter: bool = True
+    preferred_channel: str = ""
+
+    # The model fields a re-import may update on an existing customer.
+    FIELDS = (
+        "name",
+        "kind",
+        "email",
+        "phone",
+        "street",
+        "postcode",
+        "city",
+        "country",
+        "language",
+        "time_zone",
+        "birth_year",
+        "customer_since",
+        "segment",
+        "consent_email",
+        "consent_sms",
+        "consent_whatsapp",
+        "consent_letter",
+        "preferred_channel",
+    )
+
+    def values(self) -> dict:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+
+@dataclass
+class InvoiceRow:
+    where: str
+    external_id: str
+    customer_external_id: str
+    number: str
+    currency: str
+    amount: Decimal
+    issued_on: date
+    due_on: date
+    description: str = ""
+    source_facts: dict = field(default_factory=dict)
+
+
+@dataclass
+class PaymentRow:
+    where: str
+    external_id: str
+    customer_external_id: str
+    amount: Decimal
+    currency: str
+    received_on: date
+    # The claim the payer named: paid first, the rest goes oldest claim first.
+    invoice_external_id: str = ""
+    method: str = ""
+    reference: str = ""
+
+
+@dataclass
+class CreditNoteRow:
+    where: str
+    external_id: str
+    customer_external_id: str
+    invoice_external_id: str
+    amount: Decimal
+    currency: str
+    issued_on: date
+    reason: str = ""
+
+
+@dataclass
+class CreditorDefaults:
+    """What a creditor created by the import gets; an existing one is kept as is."""
+
+    name: str
+    country: str
+    time_zone: str
+    default_currency: str
+
+
+@dataclass
+class ImportData:
+    customers: list[CustomerRow] = field(default_factory=list)
+    invoices: list[InvoiceRow] = field(default_factory=list)
+    payments: list[PaymentRow] = field(default_factory=list)
+    credit_notes: list[CreditNoteRow] = field(default_factory=list)
+
+
+# --- reading files -----------------------------------------------------------
+
+
+def read_text(path: Path) -> str:
+    """The file as text; refuses anything that is not UTF-8 with a clear reason."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImportRejected([f"{path}: no such file"])
+    raw = path.read_bytes()
+    try:
+        # utf-8-sig drops the byte order mark that spreadsheet exports add.
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ImportRejected(
+            [
+                f"{path.name} line {line}: the file is not UTF-8 "
+                f"(byte 0x{raw[exc.start]:02x}); save it as UTF-8 CSV"
+            ]
+        ) from None
+
+
+def csv_rows(
+    path: Path, required: list[str], *, header_line: int = 1
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Rows of a comma-separated file as (line number, {column: text}).
+
+    The header is on `header_line` (1-based); lines before it are skipped.
+    Refuses another delimiter, missing columns and rows with a wrong number of
+    fields. Line numbers are the file's physical lines, as an editor shows them.
+    """
+    path = Path(path)
+    text = read_text(path)
+    # newline="" semantics: csv handles CRLF and quoted line breaks itself.
+    reader = csv.reader(text.splitlines(keepends=True))
+    header: list[str] | None = None
+    for _ in range(header_line):
+        header = next(reader, None)
+    if not header or not any(cell.strip() for cell in header):
+        raise ImportRejected([f"{path.name}: the file is empty or has no header"])
+    header = [cell.strip() for cell in header]
+
+    if len(header) == 1:
+        for delimiter, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if delimiter in header[0]:
+                raise ImportRejected(
+                    [
+                        f"{path.name}: columns are separated by {name}; "
+                        "the import expects commas"
+                    ]
+                )
+    missing = [column for column in required if column not in header]
+    if missing:
+        raise ImportRejected(
+            [
+                f"{path.name}: missing column(s) {', '.join(missing)} "
+                f"(found: {', '.join(header)})"
+            ]
+        )
+    duplicated = sorted({c for c in header if c and header.count(c) > 1})
+    if duplicated:
+        raise ImportRejected(
+            [f"{path.name}: column(s) {', '.join(duplicated)} appear twice"]
+        )
+
+    rows = []
+    errors = []
+    for cells in reader:
+        line = reader.line_num
+        if not cells or not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(header):
+            errors.append(
+                f"{path.name} line {line}: {len(cells)} fields, "
+                f"the header has {len(header)}"
+            )
+            continue
+        rows.append((line, dict(zip(header, cells, strict=True))))
+    if errors:
+        raise ImportRejected(errors)
+    return header, rows
+
+
+# --- parsing fields ----------------------------------------------------------
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def required_text(raw: str, name: str, max_length: int) -> str:
+    value = raw.strip()
+    if not value:
+        raise RowError(f"{name} is empty")
+    return optional_text(value, name, max_length)
+
+
+def optional_text(raw: str, name: str, max_length: int) -> str:
+    value = raw.strip()
+    if len(value) > max_length:
+        raise RowError(f"{name} is longer than {max_length} characters")
+    return value
+
+
+def iso_date(raw: str, name: str) -> date:
+    value = raw.strip()
+    if not ISO_DATE.match(value):
+        raise RowError(f"{name} {raw!r} is not a date (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise RowError(f"{name} {raw!r} is not a valid date") from None
+
+
+def us_date(raw: str, name: str) -> date:
+    match = US_DATE.match(raw.strip())
+    if not match:
+        raise RowError(f"{name} {raw!r} is not a date (M/D/YYYY)")
+    month, day, year = (int(part) for part in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise RowError(f"{name} {raw!r} is not a valid date") from None
+
+
+def integer(raw: str, name: str) -> int:
+    value = raw.strip()
+    try:
+        return int(value)
+    except ValueError:
+        raise RowError(f"{name} {raw!r} is not a whole number") from None
+
+
+def amount(raw: str, currency: str, name: str = "amount") -> Decimal:
+    """A plain decimal in the currency's minor units (`core.money.parse_amount`)."""
+    value = raw.strip()
+    if not value:
+        raise RowError(f"{name} is empty")
+    try:
+        return parse_amount(value, currency)
+    except ValueError as exc:
+        reason = str(exc)
+        if "is not an amount" in reason:
+            raise RowError(f"{name} {raw!r} is not a number") from None
+        raise RowError(f"{name} {reason}") from None
+
+
+def boolean(raw: str, name: str, default: bool) -> bool:
+    value = raw.strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "y"):
+        return True
+    if value in ("0", "false", "no", "n"):
+        return False
+    raise RowError(f"{name} {raw!r} is not true/false")

@@ -1,0 +1,79 @@
+"""Cases, steps and messages built directly, as the dunning run would leave them."""
+
+from datetime import UTC, date, datetime
+
+from dunning.models import Case, CaseStep, Plan
+from messaging.models import Message, MessageItem
+from personalisation.models import Decision
+
+
+def open_case(invoice, *, state="in_dunning", opened_on=date(2025, 3, 4)) -> Case:
+    return Case.objects.create(
+        invoice=invoice,
+        customer=invoice.customer,
+        creditor=invoice.creditor,
+        plan=Plan.objects.get(name="Standard"),
+        state=state,
+        opened_on=opened_on,
+    )
+
+
+def take_step(case, position: int, taken_on: date) -> CaseStep:
+    step = case.plan.steps.get(position=position)
+    case_step = CaseStep.objects.create(
+        case=case,
+        step=step,
+        taken_on=taken_on,
+        fee=step.fee,
+        open_amount=case.invoice.open_amount,
+        actor="test",
+    )
+    Case.objects.filter(pk=case.pk).update(current_step=step, last_step_on=taken_on)
+    return case_step
+
+
+def send_message(case_step, *, channel="email", status="sent", at=None) -> Message:
+    """A message carrying one case step, with the decision behind it."""
+    invoice = case_step.case.invoice
+    at = at or datetime.combine(case_step.taken_on, datetime.min.time(), UTC).replace(
+        hour=8
+    )
+    decision = Decision.objects.create(
+        customer=invoice.customer,
+        action=case_step.step.action,
+        channel=channel,
+        send_at=at,
+        tone="neutral",
+        language="en",
+        payment_options=["bank_transfer", "card"],
+        reasons={"channel": "reads e-mail within a day"},
+        scores={"email": 0.71, "letter": 0.2},
+        policy="rules",
+        model_version="rules-1",
+    )
+    message = Message.objects.create(
+        creditor=invoice.creditor,
+        customer=invoice.customer,
+        channel=channel,
+        idempotency_key=f"test-{case_step.pk}",
+        status=status,
+        decision=decision,
+        action_date=case_step.taken_on,
+        scheduled_at=at,
+        sent_at=at if status == "sent" else None,
+        recipient=invoice.customer.email,
+        language="en",
+        tone="neutral",
+        subject="Reminder",
+        body="<p>Please pay</p>",
+    )
+    MessageItem.objects.create(
+        message=message,
+        case_step=case_step,
+        invoice=invoice,
+        level=case_step.step.position,
+        action=case_step.step.action,
+        open_amount=invoice.open_amount,
+        currency=invoice.currency,
+    )
+    return message
