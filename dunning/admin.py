@@ -199,13 +199,6 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     ]
     inlines = [CaseStepInline, CaseStateLogInline]
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("invoice__creditor", "invoice__customer", "creditor")
-        )
-
     def _facts(self, case: Case) -> dict:
         if not hasattr(case, "_claim_facts"):
             case._claim_facts = claim_facts(case.invoice)

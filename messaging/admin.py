@@ -91,9 +91,6 @@ class MessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
     inlines = [MessageItemInline]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("decision", "creditor")
-
     @admin.display(description="Body")
     def body_text(self, message):
         # Shown as text: the body may be HTML as sent and must not render here.

@@ -9,6 +9,7 @@ wording that depends on action and tone in `<language>/subject.txt` and
 import re
 from datetime import date, timedelta
 
+from babel import Locale
 from babel.dates import format_date
 from django.template.loader import render_to_string, select_template
 from django.utils import timezone
@@ -75,8 +76,8 @@ def _label(labels: dict, language: str, code: str) -> str:
     return labels[language].get(code) or code.replace("_", " ").capitalize()
 
 
-def _date(day: date, language: str) -> str:
-    return format_date(day, format="long", locale=language)
+def _date(day: date, language: str, format: str = "long") -> str:
+    return format_date(day, format=format, locale=language)
 
 
 def build_context(message, token_url: str, *, items=None, now=None) -> dict:
@@ -120,9 +121,9 @@ def build_context(message, token_url: str, *, items=None, now=None) -> dict:
             {
                 "number": invoice.number,
                 "issued_on": invoice.issued_on,
-                "issued_on_display": _date(invoice.issued_on, language),
+                "issued_on_display": _date(invoice.issued_on, language, "medium"),
                 "due_on": invoice.due_on,
-                "due_on_display": _date(invoice.due_on, language),
+                "due_on_display": _date(invoice.due_on, language, "medium"),
                 "level": item.level,
                 "action": item.action,
                 "action_label": _label(ACTION_LABELS, language, item.action),
@@ -142,7 +143,9 @@ def build_context(message, token_url: str, *, items=None, now=None) -> dict:
     # One deadline for the whole message: the longest any listed step grants,
     # so that no claim gets less time than its step promises.
     deadline = today + timedelta(days=payment_days)
-    colour = creditor.brand_color if HEX_COLOUR.match(creditor.brand_color or "") else ""
+    colour = (
+        creditor.brand_color if HEX_COLOUR.match(creditor.brand_color or "") else ""
+    )
     return {
         "channel": message.channel,
         "language": language,
@@ -166,6 +169,8 @@ def build_context(message, token_url: str, *, items=None, now=None) -> dict:
             {"code": code, "label": _label(PAYMENT_OPTION_LABELS, language, code)}
             for code in (message.decision.payment_options or [])
         ],
+        "place": creditor.city,
+        "country_name": Locale.parse(language).territories.get(customer.country, ""),
         "today": today,
         "today_display": _date(today, language),
         "deadline": deadline,
@@ -204,7 +209,9 @@ def render(message, context: dict) -> tuple[str, str, str]:
         if len(text) > SMS_MAX_CHARS:
             text = _one_line(template.render({**context, "compact": True}))
         if len(text) > SMS_MAX_CHARS:
-            raise ValueError(f"SMS text has {len(text)} characters, over {SMS_MAX_CHARS}")
+            raise ValueError(
+                f"SMS text has {len(text)} characters, over {SMS_MAX_CHARS}"
+            )
         return subject, text, ""
 
     text_template = select_template(

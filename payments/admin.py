@@ -176,9 +176,6 @@ class InvoiceAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("customer", "creditor")
-
     def _facts(self, invoice: Invoice) -> dict:
         # Several readonly fields read the same facts; gather them once per page.
         if not hasattr(invoice, "_claim_facts"):

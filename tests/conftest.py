@@ -1,7 +1,7 @@
 """Shared fixtures: the real data sets, an outbox per test, named objects."""
 
 import os
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -118,7 +118,7 @@ def make_invoice(creditor):
             number=number,
             currency=currency,
             amount=Decimal(amount),
-            issued_on=kw.pop("issued_on", date(2025, 2, 1)),
+            issued_on=kw.pop("issued_on", due_on - timedelta(days=30)),
             due_on=due_on,
             actor="test",
             **kw,

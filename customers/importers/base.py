@@ -307,3 +307,17 @@ def boolean(raw: str, name: str, default: bool) -> bool:
     if value in ("0", "false", "no", "n"):
         return False
     raise RowError(f"{name} {raw!r} is not true/false")
+
+
+# --- placeholder contact data ------------------------------------------------
+
+# The public data sets carry no addresses. These are obviously not real (the
+# .invalid top-level domain can never resolve, RFC 2606) and exist so that the
+# e-mail and letter channels can be tried in a demo.
+PLACEHOLDER_STREET = "1 Placeholder Street"
+PLACEHOLDER_POSTCODE = "00000"
+PLACEHOLDER_CITY = "Placeholder City"
+
+
+def placeholder_email(local_part: str) -> str:
+    return f"{local_part.lower()}@example.invalid"

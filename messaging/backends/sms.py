@@ -65,7 +65,9 @@ class FileWhatsAppBackend(FileSMSBackend):
     file_prefix = "whatsapp-"
 
     def directory(self) -> Path:
-        return Path(getattr(settings, "WHATSAPP_FILE_PATH", None) or settings.SMS_FILE_PATH)
+        return Path(
+            getattr(settings, "WHATSAPP_FILE_PATH", None) or settings.SMS_FILE_PATH
+        )
 
 
 def get_sms_backend() -> BaseSMSBackend:

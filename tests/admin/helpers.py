@@ -77,3 +77,30 @@ def send_message(case_step, *, channel="email", status="sent", at=None) -> Messa
         currency=invoice.currency,
     )
     return message
+
+
+def assert_bounded_changelist(client, url, add, assert_max_num_queries, most=15):
+    """The list page with 50 rows asks no more queries than with 5.
+
+    `add(n)` creates n more rows; `assert_max_num_queries` is pytest-django's
+    `django_assert_max_num_queries` fixture.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # A first request fills caches (content types, session) that later ones reuse.
+    client.get(url)
+    add(5)
+    with CaptureQueriesContext(connection) as five:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 5
+    assert len(five) <= most
+
+    add(45)
+    with assert_max_num_queries(len(five)):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 50
+    # Every row is on the page: nothing was hidden to keep the count down.
+    assert len(response.context["cl"].result_list) == 50

@@ -1,0 +1,55 @@
+"""Letters: an A4 PDF laid out for a DIN 5008 window envelope, rendered by WeasyPrint.
+
+The layout and wording live in `templates/messaging/letter/`; this module turns the
+rendered HTML into a PDF and files it where the print service picks it up.
+"""
+
+from pathlib import Path
+
+from django.conf import settings
+
+_font_config = None
+
+
+def _fonts():
+    # Building the font configuration scans the system fonts; one per process
+    # is enough and makes each further letter several times faster.
+    global _font_config
+    if _font_config is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        _font_config = FontConfiguration()
+    return _font_config
+
+
+def html_to_pdf(html: str) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(
+        font_config=_fonts()
+    )
+
+
+def render_letter_pdf(message, context: dict) -> bytes:
+    """The letter for a message as PDF bytes, from a `build_context` context."""
+    from messaging.rendering import render
+
+    _subject, _text, html = render(message, context)
+    return html_to_pdf(html)
+
+
+def letter_path(message) -> Path:
+    return (
+        Path(settings.LETTER_FILE_PATH) / str(message.action_date) / f"{message.pk}.pdf"
+    )
+
+
+def letter_write(message, pdf: bytes) -> Path:
+    """File a letter's PDF; written to a temporary name first so that a reader
+    never sees half a file."""
+    path = letter_path(message)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".pdf.part")
+    partial.write_bytes(pdf)
+    partial.replace(path)
+    return path
