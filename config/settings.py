@@ -92,6 +92,9 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+if env_str("TEST_DATABASE_NAME"):
+    # Lets two test sessions share one PostgreSQL server without clashing.
+    DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a worker writes; the timeout makes a
     # second writer wait for the lock instead of failing at once.

@@ -6,7 +6,7 @@ audit log), so their state and steps are shown here, never edited by hand.
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, F
 from django_fsm_log.admin import StateLogInline
 
 from customers.models import Channel
@@ -33,6 +33,11 @@ class StepForm(forms.ModelForm):
         model = Step
         fields = STEP_FIELDS
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # An empty list gets the explanation below, not a bare "required".
+        self.fields["channels"].required = False
+
     def clean_channels(self):
         channels = self.cleaned_data.get("channels")
         known = ", ".join(Channel.values)
@@ -54,7 +59,8 @@ class StepForm(forms.ModelForm):
 
 class StepFormSet(forms.BaseInlineFormSet):
     def clean(self):
-        super().clean()
+        # Checked before the formset's own unique check, whose message names
+        # neither step.
         seen = {}
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or not form.cleaned_data:
@@ -71,6 +77,7 @@ class StepFormSet(forms.BaseInlineFormSet):
                     "position."
                 )
             seen[position] = form.cleaned_data.get("name")
+        super().clean()
 
 
 class StepInline(admin.TabularInline):
@@ -92,6 +99,20 @@ class PlanAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(step_count=Count("steps"))
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Step:
+            # Swapping two steps' positions would hit the unique (plan, position)
+            # constraint half way through the saves; the moved and deleted steps
+            # leave their old positions first (the admin view is one transaction).
+            parked = [
+                step_form.instance.pk
+                for step_form in formset.initial_forms
+                if "position" in step_form.changed_data
+                or formset._should_delete_form(step_form)
+            ]
+            Step.objects.filter(pk__in=parked).update(position=F("position") + 10000)
+        super().save_formset(request, form, formset, change)
 
     @admin.display(description="Steps", ordering="step_count")
     def step_count(self, plan):

@@ -8,26 +8,11 @@ from pathlib import Path
 
 from django.conf import settings
 
-_font_config = None
-
-
-def _fonts():
-    # Building the font configuration scans the system fonts; one per process
-    # is enough and makes each further letter several times faster.
-    global _font_config
-    if _font_config is None:
-        from weasyprint.text.fonts import FontConfiguration
-
-        _font_config = FontConfiguration()
-    return _font_config
-
 
 def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(
-        font_config=_fonts()
-    )
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
 
 
 def render_letter_pdf(message, context: dict) -> bytes:

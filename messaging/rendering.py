@@ -8,12 +8,14 @@ wording that depends on action and tone in `<language>/subject.txt` and
 
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 
 from babel import Locale
 from babel.dates import format_date
 from django.template.loader import render_to_string, select_template
 from django.utils import timezone
 
+from core.calendar import next_working_day
 from core.money import ZERO, format_money
 from payments.selectors import claim_breakdown
 
@@ -62,6 +64,23 @@ HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_BRAND_COLOUR = "#1f4e79"
 
 
+# Countries whose addresses put the postcode after the town, on its own line.
+POSTCODE_LAST = {"GB", "IE", "US", "CA", "AU", "NZ", "JP"}
+
+
+def postal_address(customer, *, language: str, sender_country: str) -> list[str]:
+    """The recipient's address lines; the country in capitals when abroad."""
+    if customer.country in POSTCODE_LAST:
+        lines = [customer.name, customer.street, customer.city, customer.postcode]
+    else:
+        town = f"{customer.postcode} {customer.city}".strip()
+        lines = [customer.name, customer.street, town]
+    if customer.country and customer.country != sender_country:
+        territories = Locale.parse(language).territories
+        lines.append(territories.get(customer.country, customer.country).upper())
+    return [line for line in lines if line]
+
+
 def message_language(message) -> str:
     language = (message.language or message.customer.language or "").lower()[:2]
     return language if language in LANGUAGES else DEFAULT_LANGUAGE
@@ -98,7 +117,7 @@ def build_context(message, token_url: str, *, items=None, now=None) -> dict:
         )
 
     rows = []
-    totals: dict[str, object] = {}
+    totals: dict[str, Decimal] = {}
     payment_days = 0
     for item in items:
         invoice = item.invoice
@@ -141,8 +160,11 @@ def build_context(message, token_url: str, *, items=None, now=None) -> dict:
 
     action = firmest_action(row["action"] for row in rows)
     # One deadline for the whole message: the longest any listed step grants,
-    # so that no claim gets less time than its step promises.
-    deadline = today + timedelta(days=payment_days)
+    # so that no claim gets less time than its step promises; a deadline on a
+    # weekend or public holiday moves to the next working day.
+    deadline = next_working_day(
+        today + timedelta(days=payment_days), creditor.country, creditor.subdivision
+    )
     colour = (
         creditor.brand_color if HEX_COLOUR.match(creditor.brand_color or "") else ""
     )
@@ -170,7 +192,9 @@ def build_context(message, token_url: str, *, items=None, now=None) -> dict:
             for code in (message.decision.payment_options or [])
         ],
         "place": creditor.city,
-        "country_name": Locale.parse(language).territories.get(customer.country, ""),
+        "address_lines": postal_address(
+            customer, language=language, sender_country=creditor.country
+        ),
         "today": today,
         "today_display": _date(today, language),
         "deadline": deadline,

@@ -9,7 +9,6 @@ the debtor may already have it.
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 from django.core.mail import get_connection
 from django.utils import timezone
@@ -61,26 +60,23 @@ def item_stop_reason(item: MessageItem, *, creditor) -> str:
 
 
 def _recipient(message) -> str:
+    from messaging.rendering import postal_address
+
     customer = message.customer
     if message.channel == "email":
         return customer.email
     if message.channel in ("sms", "whatsapp"):
         return customer.phone
-    lines = [
-        customer.name,
-        customer.street,
-        f"{customer.postcode} {customer.city}".strip(),
-        customer.country,
-    ]
-    return "\n".join(line for line in lines if line)[:300]
+    lines = postal_address(customer, language="en", sender_country="")
+    return "\n".join(lines)[:300]
 
 
-@dataclass
 class Outbox:
     """The channel connections of one dispatch batch, opened when first needed."""
 
-    _email: object = None
-    _short: dict = field(default_factory=dict)
+    def __init__(self):
+        self._email = None
+        self._short_message = {}
 
     def email_connection(self):
         if self._email is None:
@@ -93,15 +89,23 @@ class Outbox:
     def short_message_backend(self, channel: str):
         from messaging.backends.sms import get_sms_backend, get_whatsapp_backend
 
-        if channel not in self._short:
+        if channel not in self._short_message:
             loader = get_whatsapp_backend if channel == "whatsapp" else get_sms_backend
-            self._short[channel] = loader()
-        return self._short[channel]
+            self._short_message[channel] = loader()
+        return self._short_message[channel]
+
+    def reset(self, channel: str) -> None:
+        """Drop a channel's connection after a failure; the next message opens
+        a fresh one instead of failing on a broken session."""
+        if channel == "email" and self._email is not None:
+            try:
+                self._email.close()
+            finally:
+                self._email = None
+        self._short_message.pop(channel, None)
 
     def close(self) -> None:
-        if self._email is not None:
-            self._email.close()
-            self._email = None
+        self.reset("email")
 
 
 def deliver(message, *, outbox: Outbox, recipient: str, rendered) -> dict:
@@ -127,6 +131,16 @@ def deliver(message, *, outbox: Outbox, recipient: str, rendered) -> dict:
         path = letter_write(message, html_to_pdf(html))
         return {"provider_id": path.name, "file_path": str(path)}
     raise NotSendable(f"unknown channel {message.channel}")
+
+
+def _fail(message_id: int, link, reason: str) -> str:
+    if link is not None:
+        # A link in a message that never went out must not open the page.
+        PortalLink.objects.filter(pk=link.pk).update(revoked_at=timezone.now())
+    Message.objects.filter(pk=message_id, status=Status.SENDING).update(
+        status=Status.FAILED, status_reason=reason[:300]
+    )
+    return Status.FAILED
 
 
 def _send_claimed(message_id: int, *, now, outbox: Outbox, actor: str) -> str:
@@ -181,21 +195,15 @@ def _send_claimed(message_id: int, *, now, outbox: Outbox, actor: str) -> str:
             recipient=recipient,
             rendered=rendered,
         )
+    except NotSendable as exc:
+        logger.warning("message %s not sendable: %s", message_id, exc)
+        return _fail(message_id, link, str(exc))
     except Exception as exc:
         logger.exception(
             "message %s: sending by %s failed", message_id, message.channel
         )
-        if link is not None:
-            # A link in a message that never went out must not open the page.
-            PortalLink.objects.filter(pk=link.pk).update(revoked_at=timezone.now())
-        if isinstance(exc, NotSendable):
-            reason = str(exc)
-        else:
-            reason = f"{type(exc).__name__}: {exc}"
-        Message.objects.filter(pk=message_id, status=Status.SENDING).update(
-            status=Status.FAILED, status_reason=reason[:300]
-        )
-        return Status.FAILED
+        outbox.reset(message.channel)
+        return _fail(message_id, link, f"{type(exc).__name__}: {exc}")
 
     subject, text, _html = rendered
     status_reason = ""
@@ -252,7 +260,7 @@ def dispatch_due(
             ).update(status=Status.SENDING)
             if not claimed:
                 continue
-            status = _send_claimed(message_id, now=now, outbox=outbox, actor=actor)
+            status = str(_send_claimed(message_id, now=now, outbox=outbox, actor=actor))
             counts[channel][status] += 1
             counts["total"][status] += 1
     finally:

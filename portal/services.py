@@ -17,7 +17,9 @@ from portal.models import Checkout, PortalLink, hash_token
 logger = logging.getLogger(__name__)
 
 
-def link_create(*, customer, message=None, days: int | None = None) -> tuple[PortalLink, str]:
+def link_create(
+    *, customer, message=None, days: int | None = None
+) -> tuple[PortalLink, str]:
     """A new personal link; the raw token is returned once and never stored."""
     token = PortalLink.new_token()
     link = PortalLink.objects.create(

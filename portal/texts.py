@@ -40,8 +40,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "bic": "BIC",
         "transfer_reference": "Reference",
         "refused": (
-            "These invoices cannot be paid here. Please reload the page and "
-            "try again."
+            "These invoices cannot be paid here. Please reload the page and try again."
         ),
         "cancelled": "The payment was cancelled. Nothing was charged.",
         "not_found_title": "This link is not valid",

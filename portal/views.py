@@ -44,6 +44,10 @@ CSP = (
     "form-action 'self'"
 )
 
+# Under "no-referrer" Chromium sends "Origin: null" with a form's POST, which
+# Django's CSRF check refuses. "same-origin" still gives other sites nothing.
+FORM_PAGE_REFERRER_POLICY = "same-origin"
+
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_BRAND = "#1f4e79"
 
@@ -61,7 +65,9 @@ def portal_view(*methods):
                 response = view(request, *args, **kwargs)
             response["Content-Security-Policy"] = CSP.format(nonce=request.csp_nonce)
             response["X-Robots-Tag"] = "noindex, nofollow"
-            response["Referrer-Policy"] = "no-referrer"
+            # The path holds the token: no other site may see it as a referrer.
+            # Pages with a POST form relax it: FORM_PAGE_REFERRER_POLICY.
+            response.setdefault("Referrer-Policy", "no-referrer")
             # Amounts owed are private: no copy in shared or browser caches.
             add_never_cache_headers(response)
             if response.status_code >= 400:
@@ -186,7 +192,10 @@ def _home_response(request, link, token, *, error: str = "", status: int = 200):
             "error": error,
         }
     )
-    return render(request, "portal/home.html", context, status=status)
+    response = render(request, "portal/home.html", context, status=status)
+    if context["can_pay"] and groups:
+        response["Referrer-Policy"] = FORM_PAGE_REFERRER_POLICY
+    return response
 
 
 @portal_view("GET", "HEAD")
@@ -272,7 +281,9 @@ def test_pay(request, token, reference):
             "home_url": reverse("portal:home", args=[token]),
         }
     )
-    return render(request, "portal/test_pay.html", context)
+    response = render(request, "portal/test_pay.html", context)
+    response["Referrer-Policy"] = FORM_PAGE_REFERRER_POLICY
+    return response
 
 
 @portal_view("GET", "HEAD")

@@ -1,4 +1,4 @@
-"""The generic CSV format: customers with their invoices, then payments and credit notes.
+"""The generic CSV format: customers and invoices, then payments and credit notes.
 
 docs/IMPORT.md describes the columns; `FORMAT_HELP` is the same description for
 `manage.py import_portfolio --help`.
@@ -236,9 +236,7 @@ def _invoice(where: str, cells: dict[str, str], customer_id: str, creditor):
         amount=value,
         issued_on=issued_on,
         due_on=due_on,
-        description=optional_text(
-            cells.get("description") or "", "description", 300
-        ),
+        description=optional_text(cells.get("description") or "", "description", 300),
     )
 
 

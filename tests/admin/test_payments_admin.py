@@ -100,7 +100,9 @@ def test_ledger_rows_are_shown_but_not_editable(admin_client, paid_in_part):
         ).status_code
         == 403
     )
-    assert admin_client.get(reverse("admin:payments_ledgerentry_add")).status_code == 403
+    assert (
+        admin_client.get(reverse("admin:payments_ledgerentry_add")).status_code == 403
+    )
     entry.refresh_from_db()
     assert entry.amount == Decimal("-400")
 
@@ -183,7 +185,7 @@ def test_a_credit_note_shows_its_allocation(admin_client, alice, make_invoice):
 def test_the_claim_list_runs_a_fixed_number_of_queries(
     admin_client, alice, bob_ltd, make_invoice, django_assert_max_num_queries
 ):
-    """Five claims or fifty: the list page asks the database the same number of times."""
+    """Five claims or fifty: the list page asks the same number of queries."""
 
     def add(count):
         for n in range(count):
@@ -197,3 +199,30 @@ def test_the_claim_list_runs_a_fixed_number_of_queries(
         add,
         django_assert_max_num_queries,
     )
+
+
+def test_a_clerk_edits_only_the_description_of_a_claim(admin_client, paid_in_part):
+    """Free text may change; amounts and status posted alongside are ignored."""
+    rows = paid_in_part.entries.count()
+    url = reverse("admin:payments_invoice_change", args=[paid_in_part.pk])
+
+    response = admin_client.post(
+        url,
+        {
+            "description": "March delivery",
+            "amount": "1",
+            "open_amount": "0",
+            "status": "paid",
+            "entries-TOTAL_FORMS": str(rows),
+            "entries-INITIAL_FORMS": str(rows),
+            "entries-MIN_NUM_FORMS": "0",
+            "entries-MAX_NUM_FORMS": "1000",
+        },
+    )
+
+    assert response.status_code == 302
+    paid_in_part.refresh_from_db()
+    assert paid_in_part.description == "March delivery"
+    assert (paid_in_part.amount, paid_in_part.open_amount) == (1000, 600)
+    assert paid_in_part.status == "open"
+    assert paid_in_part.entries.count() == rows

@@ -73,7 +73,7 @@ def make_message(
 ):
     """A planned message listing `claims`, a list of (invoice, step position)."""
     language = language or customer.language
-    case_steps = [(invoice, case_step_take(invoice, level)) for invoice, level in claims]
+    case_steps = [(invoice, case_step_take(invoice, pos)) for invoice, pos in claims]
     actions = [case_step.step.action for _invoice, case_step in case_steps]
     decision = Decision.objects.create(
         customer=customer,

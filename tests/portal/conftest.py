@@ -1,4 +1,4 @@
-"""Debtor page fixtures: a frozen clock, links, cases and fees as the run leaves them."""
+"""Debtor page fixtures: a frozen clock, links, cases and fees as the run books."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -69,6 +69,26 @@ def charge_fee(case, *, position: int, taken_on: date):
         case_step=case_step,
         actor="test",
     )
-    Invoice.objects.filter(pk=invoice.pk).update(open_amount=F("open_amount") + step.fee)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        open_amount=F("open_amount") + step.fee
+    )
     invoice.refresh_from_db()
     return Decimal(step.fee)
+
+
+def book_interest(invoice, amount: str, *, booked_on: date):
+    """Interest on late payment, booked on the ledger."""
+    from payments.models import Invoice, LedgerEntry
+
+    LedgerEntry.objects.create(
+        invoice=invoice,
+        kind=LedgerEntry.Kind.INTEREST,
+        component=LedgerEntry.Component.INTEREST,
+        amount=Decimal(amount),
+        booked_on=booked_on,
+        actor="test",
+    )
+    Invoice.objects.filter(pk=invoice.pk).update(
+        open_amount=F("open_amount") + Decimal(amount)
+    )
+    invoice.refresh_from_db()

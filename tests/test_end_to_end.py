@@ -1,0 +1,91 @@
+"""The whole cycle on the real data sets: import, run, send, pay, run again."""
+
+import json
+import subprocess
+from datetime import date
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from dunning.models import Case
+from messaging.models import Message
+from payments.models import Invoice, LedgerEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def run(on: str) -> dict:
+    out = StringIO()
+    call_command("run_dunning", date=on, json=True, stdout=out)
+    return json.loads(out.getvalue())
+
+
+@pytest.fixture
+def ibm_portfolio(ibm_file):
+    call_command("import_portfolio", str(ibm_file), format="ibm-ar", as_of="2013-06-30")
+
+
+def test_ibm_run_opens_cases_and_sends_on_two_channels(ibm_portfolio):
+    """Electronic billers get e-mails, paper billers get letters."""
+    summary = run("2013-07-15")
+
+    assert summary["cases_opened"] > 0
+    assert sum(summary["steps_taken"].values()) > 0
+    assert summary["messages"].get("email", 0) > 0
+    assert summary["messages"].get("letter", 0) > 0
+    assert summary["dispatched"]["total"]["sent"] == sum(summary["messages"].values())
+    assert Message.objects.filter(status="sent").values("channel").distinct().count() >= 2
+
+
+def test_ibm_run_again_on_the_same_date_creates_nothing(ibm_portfolio):
+    """The same date twice: no new step, message or fee."""
+    run("2013-07-15")
+    run("2013-07-29")
+    messages = Message.objects.count()
+    fees = LedgerEntry.objects.filter(kind="fee").count()
+
+    again = run("2013-07-29")
+
+    assert again["messages"] == {}
+    assert again["steps_taken"] == {}
+    assert again["fees_charged"]["count"] == 0
+    assert Message.objects.count() == messages
+    assert LedgerEntry.objects.filter(kind="fee").count() == fees
+    assert fees > 0
+
+
+def test_ibm_letter_pdf_lists_claim_numbers_and_open_amounts(ibm_portfolio):
+    """The letter's text holds each claim's number and its open amount."""
+    run("2013-07-15")
+    letter = Message.objects.filter(channel="letter", status="sent").first()
+    text = subprocess.run(
+        ["pdftotext", "-layout", letter.file_path, "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    for item in letter.items.select_related("invoice"):
+        invoice = item.invoice
+        assert invoice.number in text
+        assert invoice.display(invoice.open_amount) in text
+    assert Path(letter.file_path).read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.slow
+def test_taiwan_portfolio_imports_and_a_run_completes(taiwan_file):
+    """30,000 card holders import as consumers and the run goes through them."""
+    from customers.models import Customer
+
+    call_command("import_portfolio", str(taiwan_file), format="uci-credit-default")
+    assert Customer.objects.count() == 30_000
+
+    summary = run("2005-10-31")
+
+    assert summary["claims_examined"] > 0
+    assert summary["cases_opened"] == Case.objects.count()
+    assert sum(summary["messages"].values()) > 0
+    open_claims = Invoice.objects.filter(status="open").count()
+    assert summary["claims_examined"] == open_claims
