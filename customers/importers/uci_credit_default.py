@@ -8,7 +8,8 @@ during a month (already netted into that month's statement):
 - the April statement B(Apr) is the opening claim, if positive;
 - each later month's new charges are B(m) - B(m-1) + P(m); positive new charges
   are a claim dated the statement day (last day of the month), due 20 days later;
-- P(m) is a payment on the 15th of month m, oldest claim first;
+- P(m) is a payment on the 15th of month m, oldest claim first; what it pays
+  beyond the claims open on that day pays the next statement's claim;
 - negative new charges (refunds, reversals) are credit notes on the open claims,
   oldest first; a credit larger than what is open is not carried.
 
@@ -157,6 +158,8 @@ def _holder(where: str, parsed: dict, data: ImportData, as_of: date | None) -> N
     # Principal still open per claim: decides how a credit is split. It follows
     # the same allocation as the writer, which checks it again.
     open_principal: dict[str, dict[str, Decimal]] = {}
+    # Unallocated rest of each payment; the writer applies it to later claims.
+    credits: list[Decimal] = []
     previous_bill = None
     for entry in parsed["months"]:
         month = entry["month"]
@@ -176,7 +179,8 @@ def _holder(where: str, parsed: dict, data: ImportData, as_of: date | None) -> N
                     reference=f"card payment {label}",
                 )
             )
-            allocate(entry["paid"], list(open_principal), open_principal)
+            _, left = allocate(entry["paid"], list(open_principal), open_principal)
+            credits.append(left)
 
         if previous_bill is None:
             new_charges = entry["bill"]
@@ -212,6 +216,11 @@ def _holder(where: str, parsed: dict, data: ImportData, as_of: date | None) -> N
                 **dict.fromkeys(ALLOCATION_ORDER, ZERO),
                 PRINCIPAL: new_charges,
             }
+            for index, left in enumerate(credits):
+                if left > 0:
+                    _, credits[index] = allocate(
+                        left, [invoice_id], {invoice_id: open_principal[invoice_id]}
+                    )
         elif new_charges < 0 and month != MONTHS[0][0]:
             # A negative opening balance (the holder in credit) is not carried.
             _credit(where, key, label, stated_on, -new_charges, open_principal, data)

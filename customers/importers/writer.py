@@ -8,7 +8,9 @@ services book, in memory first and then with `bulk_create`:
 - a payment is allocated with `payments.services.allocate`: the named claim
   first, then the customer's open claims in its currency oldest due date first,
   each by costs, interest, principal; what is left stays on the payment as
-  `unallocated_amount` (the customer's credit, never a negative claim);
+  `unallocated_amount` (the customer's credit, never a negative claim) and
+  pays claims of the same customer and currency that this import books later,
+  on their issue date (a holder who pays ahead of the statement);
 - a credit note reduces the principal of its one claim and may not exceed it;
 - `Invoice.open_amount` is the sum of the claim's ledger rows; a claim that
   reaches zero is "paid" (or "credited" when a credit note closed it) with
@@ -31,7 +33,6 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
-from operator import itemgetter
 
 from django.db import connection, transaction
 from django.db.models import JSONField, Sum
@@ -130,9 +131,22 @@ class _Booking:
     """A payment or credit note and the ledger rows it produces."""
 
     row: PaymentRow | CreditNoteRow
-    allocations: list[tuple[_Claim, str, Decimal]] = field(default_factory=list)
+    # (claim, component, amount, booked on) per ledger row.
+    allocations: list[tuple[_Claim, str, Decimal, date]] = field(default_factory=list)
     unallocated: Decimal = ZERO
     named: _Claim | None = None
+
+
+@dataclass(eq=False)
+class _Credit:
+    """What a payment left unallocated; it pays claims issued later."""
+
+    currency: str
+    left: Decimal
+    # A payment of this import, or the id of one booked earlier.
+    booking: _Booking | None = None
+    payment_id: int | None = None
+    allocations: list[tuple[_Claim, str, Decimal, date]] = field(default_factory=list)
 
 
 def import_portfolio(
@@ -492,7 +506,19 @@ class _Writer:
 
     def _replay(self) -> None:
         """Book every new payment and credit note on the claims, in date order."""
-        if not (self.new_payments or self.new_notes):
+        credits: dict[str, list[_Credit]] = defaultdict(list)
+        self.earlier_credits: list[_Credit] = []
+        if self.new_claims:
+            earlier_payments = (
+                Payment.objects.filter(creditor=self.creditor, unallocated_amount__gt=0)
+                .order_by("received_on", "id")
+                .values_list("id", "customer_id", "currency", "unallocated_amount")
+            )
+            for payment_id, customer_id, currency, left in earlier_payments:
+                credit = _Credit(currency=currency, left=left, payment_id=payment_id)
+                credits[self.customer_key_by_id.get(customer_id)].append(credit)
+                self.earlier_credits.append(credit)
+        if not (self.new_payments or self.new_notes or self.earlier_credits):
             return
         if self.existing_invoices:
             self._load_existing_open_claims()
@@ -525,11 +551,45 @@ class _Writer:
                 what, item = event[3], event[4]
                 if what == "claim":
                     issued.append(item)
+                    for credit in credits.get(customer_key, ()):
+                        if credit.left > 0 and credit.currency == item.currency:
+                            self._apply_credit(credit, item)
                 elif what == "credit":
                     self._book_credit_note(item)
                 else:
                     issued = [claim for claim in issued if claim.is_open]
                     self._book_payment(item, issued)
+                    if item.unallocated > 0:
+                        credits[customer_key].append(
+                            _Credit(
+                                currency=item.row.currency,
+                                left=item.unallocated,
+                                booking=item,
+                            )
+                        )
+
+    def _apply_credit(self, credit: _Credit, claim: _Claim) -> None:
+        """An overpayment pays the next claim on the day it is issued.
+
+        Card holders pay ahead of their statement; without this their payment
+        would sit as a credit while the charges it paid stayed open.
+        """
+        if not claim.is_open:
+            return
+        allocations, credit.left = allocate(
+            credit.left, [claim.key], {claim.key: claim.balances}
+        )
+        target = credit.booking.allocations if credit.booking else credit.allocations
+        for allocation in allocations:
+            target.append(
+                (claim, allocation.component, allocation.amount, claim.issued_on)
+            )
+        if credit.booking is not None:
+            credit.booking.unallocated = credit.left
+        claim.touched = True
+        if claim.open_amount == 0:
+            claim.status = Status.PAID
+            claim.settled_on = claim.issued_on
 
     def _book_credit_note(self, booking: _Booking) -> None:
         row: CreditNoteRow = booking.row
@@ -543,7 +603,9 @@ class _Writer:
             return
         claim.balances[Component.PRINCIPAL] = principal - row.amount
         claim.touched = True
-        booking.allocations.append((claim, Component.PRINCIPAL, row.amount))
+        booking.allocations.append(
+            (claim, Component.PRINCIPAL, row.amount, row.issued_on)
+        )
         if claim.open_amount == 0 and claim.status == Status.OPEN:
             claim.status = Status.CREDITED
             claim.settled_on = row.issued_on
@@ -573,7 +635,9 @@ class _Writer:
         for allocation in allocations:
             claim = by_key[allocation.invoice_id]
             claim.touched = True
-            booking.allocations.append((claim, allocation.component, allocation.amount))
+            booking.allocations.append(
+                (claim, allocation.component, allocation.amount, row.received_on)
+            )
             if claim.open_amount == 0 and claim.status == Status.OPEN:
                 claim.status = Status.PAID
                 claim.settled_on = row.received_on
@@ -700,12 +764,12 @@ class _Writer:
                         "kind": Kind.PAYMENT,
                         "component": component,
                         "amount": -share,
-                        "booked_on": booking.row.received_on,
+                        "booked_on": booked_on,
                         "payment_id": payment_id,
                         "actor": self.actor,
                         "reason": f"payment {payment_id}",
                     }
-                    for claim, component, share in booking.allocations
+                    for claim, component, share, booked_on in booking.allocations
                 )
         if self.new_notes:
             _insert(
@@ -739,14 +803,38 @@ class _Writer:
                         "kind": Kind.CREDIT,
                         "component": component,
                         "amount": -share,
-                        "booked_on": booking.row.issued_on,
+                        "booked_on": booked_on,
                         "credit_note_id": ids[booking.row.external_id],
                         "actor": self.actor,
                         "reason": booking.row.reason
                         or f"credit note {booking.row.external_id}",
                     }
-                    for claim, component, share in booking.allocations
+                    for claim, component, share, booked_on in booking.allocations
                 )
+        used = [credit for credit in self.earlier_credits if credit.allocations]
+        for credit in used:
+            entries.extend(
+                {
+                    "invoice_id": claim.db_id,
+                    "kind": Kind.PAYMENT,
+                    "component": component,
+                    "amount": -share,
+                    "booked_on": booked_on,
+                    "payment_id": credit.payment_id,
+                    "actor": self.actor,
+                    "reason": f"payment {credit.payment_id}",
+                }
+                for claim, component, share, booked_on in credit.allocations
+            )
+        if used:
+            Payment.objects.bulk_update(
+                [
+                    Payment(pk=credit.payment_id, unallocated_amount=credit.left)
+                    for credit in used
+                ],
+                ["unallocated_amount"],
+                batch_size=BATCH_SIZE,
+            )
         self.summary.ledger_entries_created += _insert(LedgerEntry, entries)
 
     def _write_existing_claims(self) -> None:
@@ -797,37 +885,53 @@ def _insert(model, rows: list[dict]) -> int:
     ops = connection.ops
     now = ops.adapt_datetimefield_value(timezone.now())
     fields = [c for c in model._meta.concrete_fields if not c.primary_key]
-    unknown = set(rows[0]) - {column.attname for column in fields}
+    unknown = set().union(*rows) - {column.attname for column in fields}
     if unknown:
         raise ValueError(f"{model.__name__} has no column(s) {sorted(unknown)}")
 
-    getters = []
+    # Per column: its attname, the value for rows that leave it out, and
+    # whether the value needs the backend's JSON adaptation.
+    plan = []
     for column in fields:
-        if column.attname not in rows[0]:
-            if getattr(column, "auto_now", False) or getattr(
-                column, "auto_now_add", False
-            ):
-                constant = now
-            else:
-                constant = column.get_db_prep_save(column.get_default(), connection)
-            getters.append(lambda row, constant=constant: constant)
-        elif isinstance(column, JSONField):
-            getters.append(
-                lambda row, name=column.attname, encoder=column.encoder: (
-                    ops.adapt_json_value(row[name], encoder)
-                )
-            )
+        if getattr(column, "auto_now", False) or getattr(column, "auto_now_add", False):
+            default = now
         else:
-            getters.append(itemgetter(column.attname))
-    params = [[get(row) for get in getters] for row in rows]
+            default = column.get_db_prep_save(column.get_default(), connection)
+        plan.append((column.attname, default, isinstance(column, JSONField)))
+    json_encoders = {
+        column.attname: column.encoder
+        for column in fields
+        if isinstance(column, JSONField)
+    }
+
+    params = []
+    for row in rows:
+        values = []
+        for attname, default, is_json in plan:
+            if attname not in row:
+                values.append(default)
+            elif is_json:
+                values.append(
+                    ops.adapt_json_value(row[attname], json_encoders[attname])
+                )
+            else:
+                values.append(row[attname])
+        params.append(values)
 
     quote = ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(model._meta.db_table),
-        ", ".join(quote(column.column) for column in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
+    table = quote(model._meta.db_table)
+    names = ", ".join(quote(column.column) for column in fields)
     with connection.cursor() as cursor:
-        for start in range(0, len(params), INSERT_CHUNK):
-            cursor.executemany(sql, params[start : start + INSERT_CHUNK])
+        if connection.vendor == "postgresql":
+            # COPY is an order of magnitude faster than row-wise INSERTs over
+            # the network; psycopg dumps Decimal, date, bool and Jsonb itself.
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for values in params:
+                    copy.write_row(values)
+        else:
+            sql = "INSERT INTO {} ({}) VALUES ({})".format(
+                table, names, ", ".join(["%s"] * len(fields))
+            )
+            for start in range(0, len(params), INSERT_CHUNK):
+                cursor.executemany(sql, params[start : start + INSERT_CHUNK])
     return len(rows)

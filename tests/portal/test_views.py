@@ -369,3 +369,24 @@ def test_the_page_has_nothing_to_pay_when_all_is_paid(client, alice, alice_link)
 
     assert "Sie haben keine offenen Rechnungen" in html
     assert "<form" not in html
+
+
+def test_the_page_asks_one_query_per_claim_at_most(
+    client, alice, alice_link, make_invoice, django_assert_max_num_queries
+):
+    """Each claim costs its breakdown query and nothing else (no N+1 per field)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, token = alice_link
+    make_invoice(alice, amount="10.00")
+    with CaptureQueriesContext(connection) as one_claim:
+        client.get(home_url(token))
+
+    for _ in range(9):
+        make_invoice(alice, amount="10.00")
+    # payments.selectors.claim_breakdown asks once per claim.
+    with django_assert_max_num_queries(len(one_claim) + 9):
+        response = client.get(home_url(token))
+
+    assert response.content.decode().count('name="claims"') == 10
