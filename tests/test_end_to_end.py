@@ -18,13 +18,15 @@ pytestmark = pytest.mark.django_db
 
 def run(on: str) -> dict:
     out = StringIO()
-    call_command("run_dunning", date=on, json=True, stdout=out)
+    call_command("run_dunning", "--date", on, "--json", stdout=out)
     return json.loads(out.getvalue())
 
 
 @pytest.fixture
 def ibm_portfolio(ibm_file):
-    call_command("import_portfolio", str(ibm_file), format="ibm-ar", as_of="2013-06-30")
+    call_command(
+        "import_portfolio", str(ibm_file), "--format", "ibm-ar", "--as-of", "2013-06-30"
+    )
 
 
 def test_ibm_run_opens_cases_and_sends_on_two_channels(ibm_portfolio):
@@ -79,7 +81,9 @@ def test_taiwan_portfolio_imports_and_a_run_completes(taiwan_file):
     """30,000 card holders import as consumers and the run goes through them."""
     from customers.models import Customer
 
-    call_command("import_portfolio", str(taiwan_file), format="uci-credit-default")
+    call_command(
+        "import_portfolio", str(taiwan_file), "--format", "uci-credit-default"
+    )
     assert Customer.objects.count() == 30_000
 
     summary = run("2005-10-31")

@@ -58,7 +58,6 @@ Kind = LedgerEntry.Kind
 Component = LedgerEntry.Component
 Status = Invoice.Status
 
-BATCH_SIZE = 2000
 # Rows per executemany call: bounds the memory of one call, not the speed.
 INSERT_CHUNK = 10_000
 
@@ -296,7 +295,7 @@ class _Writer:
         }
         # Earlier claims whose descriptive fields the file changes; money and
         # dates of a booked claim are never changed by an import.
-        self.changed_invoices: list[Invoice] = []
+        self.changed_invoices: list[dict] = []
 
     def _plan_invoices(self) -> None:
         self.claims: dict[str, _Claim] = {}
@@ -354,12 +353,12 @@ class _Writer:
                 self.summary.invoices.unchanged += 1
                 return
             self.changed_invoices.append(
-                Invoice(
-                    pk=invoice_id,
-                    number=row.number,
-                    description=row.description,
-                    source_facts=row.source_facts,
-                )
+                {
+                    "id": invoice_id,
+                    "number": row.number,
+                    "description": row.description,
+                    "source_facts": row.source_facts,
+                }
             )
             self.summary.invoices.updated += 1
 
@@ -658,13 +657,14 @@ class _Writer:
             ],
         )
         if self.changed_customers:
-            now = timezone.now()
-            for customer in self.changed_customers:
-                customer.updated_at = now
-            Customer.objects.bulk_update(
-                self.changed_customers,
-                sorted(self.changed_customer_fields | {"updated_at"}),
-                batch_size=BATCH_SIZE,
+            names = sorted(self.changed_customer_fields)
+            _update(
+                Customer,
+                [
+                    {"id": customer.pk}
+                    | {name: getattr(customer, name) for name in names}
+                    for customer in self.changed_customers
+                ],
             )
             self.summary.customers.updated = len(self.changed_customers)
         self.customer_ids = dict(
@@ -674,14 +674,7 @@ class _Writer:
     def _write_invoices(self) -> None:
         creditor = self.creditor
         if self.changed_invoices:
-            now = timezone.now()
-            for invoice in self.changed_invoices:
-                invoice.updated_at = now
-            Invoice.objects.bulk_update(
-                self.changed_invoices,
-                ["number", "description", "source_facts", "updated_at"],
-                batch_size=BATCH_SIZE,
-            )
+            _update(Invoice, self.changed_invoices)
         if not self.new_claims:
             return
         _insert(
@@ -827,13 +820,9 @@ class _Writer:
                 for claim, component, share, booked_on in credit.allocations
             )
         if used:
-            Payment.objects.bulk_update(
-                [
-                    Payment(pk=credit.payment_id, unallocated_amount=credit.left)
-                    for credit in used
-                ],
-                ["unallocated_amount"],
-                batch_size=BATCH_SIZE,
+            _update(
+                Payment,
+                [{"id": c.payment_id, "unallocated_amount": c.left} for c in used],
             )
         self.summary.ledger_entries_created += _insert(LedgerEntry, entries)
 
@@ -846,21 +835,17 @@ class _Writer:
         ]
         if not touched:
             return
-        now = timezone.now()
-        invoices = [
-            Invoice(
-                pk=claim.db_id,
-                open_amount=claim.open_amount,
-                status=claim.status,
-                settled_on=claim.settled_on,
-                updated_at=now,
-            )
-            for claim in touched
-        ]
-        Invoice.objects.bulk_update(
-            invoices,
-            ["open_amount", "status", "settled_on", "updated_at"],
-            batch_size=BATCH_SIZE,
+        _update(
+            Invoice,
+            [
+                {
+                    "id": claim.db_id,
+                    "open_amount": claim.open_amount,
+                    "status": claim.status,
+                    "settled_on": claim.settled_on,
+                }
+                for claim in touched
+            ],
         )
         settled = [claim.db_id for claim in touched if claim.status != Status.OPEN]
         self.summary.earlier_claims_settled = len(settled)
@@ -935,3 +920,41 @@ def _insert(model, rows: list[dict]) -> int:
             for start in range(0, len(params), INSERT_CHUNK):
                 cursor.executemany(sql, params[start : start + INSERT_CHUNK])
     return len(rows)
+
+
+def _update(model, rows: list[dict]) -> None:
+    """UPDATE rows by id with executemany; every row names the same columns.
+
+    `bulk_update` builds one CASE expression per column and batch, which takes
+    minutes for tens of thousands of claims. auto_now fields are set to now.
+    """
+    if not rows:
+        return
+    ops = connection.ops
+    meta = model._meta
+    names = [name for name in rows[0] if name != "id"]
+    columns = [meta.get_field(name) for name in names]
+    stamped = [
+        column
+        for column in meta.concrete_fields
+        if getattr(column, "auto_now", False) and column.attname not in names
+    ]
+    now = ops.adapt_datetimefield_value(timezone.now())
+    quote = ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(
+        quote(meta.db_table),
+        ", ".join(f"{quote(column.column)} = %s" for column in columns + stamped),
+        quote(meta.pk.column),
+    )
+    params = []
+    for row in rows:
+        values = [
+            column.get_db_prep_save(row[column.name], connection)
+            if isinstance(column, JSONField)
+            else row[column.name]
+            for column in columns
+        ]
+        params.append([*values, *([now] * len(stamped)), row["id"]])
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), INSERT_CHUNK):
+            cursor.executemany(sql, params[start : start + INSERT_CHUNK])

@@ -118,7 +118,5 @@ def _human(summary) -> str:
     lines.append(f"  ledger rows   {summary.ledger_entries_created:>7} created")
     lines.append(f"  open claims   {summary.open_claims:>7} of this file")
     if summary.earlier_claims_settled:
-        lines.append(
-            f"  {summary.earlier_claims_settled} earlier claims settled now"
-        )
+        lines.append(f"  {summary.earlier_claims_settled} earlier claims settled now")
     return "\n".join(lines)
