@@ -19,16 +19,18 @@ from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 
 from core.calendar import effective_due_date
-from core.money import ZERO, round_money
+from core.money import ZERO
 from customers.models import Creditor
 from dunning.models import Case, CaseStep, Plan, Run, Step
 from messaging.models import Message, MessageItem
+from payments import charges
 from payments.models import Invoice, LedgerEntry
+from payments.services import component_balances
 from personalisation.services import DueItem, decide
 
 logger = logging.getLogger(__name__)
@@ -218,6 +220,9 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids):
     )
     if not invoices:
         return
+    for invoice in invoices:
+        # Interest and compensation read the creditor's calendar and regimes.
+        invoice.creditor = creditor
     cases = {
         c.invoice_id: c
         for c in Case.objects.filter(invoice_id__in=[i.id for i in invoices])
@@ -266,12 +271,22 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids):
     if not taken:
         return
 
+    # Fees are computed on the open principal (for percentage fees) before
+    # anything is booked today; interest and compensation are booked with the
+    # step so that the message claims them.
+    taken_invoices = [invoice for invoice, _, _ in taken]
+    principal = {
+        invoice_id: balances[LedgerEntry.Component.PRINCIPAL]
+        for invoice_id, balances in component_balances(
+            [i.id for i in taken_invoices]
+        ).items()
+    }
     case_steps = [
         CaseStep(
             case=case,
             step=step,
             taken_on=on,
-            fee=round_money(step.fee, invoice.currency),
+            fee=step.fee_for(principal[invoice.id], invoice.currency),
             open_amount=invoice.open_amount,
             run=run,
             actor=actor,
@@ -280,13 +295,15 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids):
     ]
     CaseStep.objects.bulk_create(case_steps)
 
-    fees = []
+    rates = charges.RateBook()
+    rows = charges.interest_entries(taken_invoices, on, actor=actor, book=rates)
+    rows += charges.compensation_entries(taken_invoices, on, actor=actor, book=rates)
     for (invoice, case, step), case_step in zip(taken, case_steps, strict=True):
         stats.steps_taken[f"{step.position}:{step.name}"] += 1
         case.current_step = step
         case.last_step_on = on
         if case_step.fee > ZERO:
-            fees.append(
+            rows.append(
                 LedgerEntry(
                     invoice=invoice,
                     kind=LedgerEntry.Kind.FEE,
@@ -298,16 +315,41 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids):
                     reason=f"fee of step {step.position} ({step.name})",
                 )
             )
-            invoice.open_amount += case_step.fee
             stats.fees_count += 1
             stats.fees_by_currency[invoice.currency] += case_step.fee
-    LedgerEntry.objects.bulk_create(fees)
-    Invoice.objects.bulk_update([i for i, _, _ in taken], ["open_amount", "updated_at"])
+    LedgerEntry.objects.bulk_create(rows)
+    by_id = {invoice.id: invoice for invoice in taken_invoices}
+    for row in rows:
+        by_id[row.invoice_id].open_amount += row.amount
+    Invoice.objects.bulk_update(taken_invoices, ["open_amount", "updated_at"])
     Case.objects.bulk_update(
         [c for _, c, _ in taken], ["current_step", "last_step_on", "updated_at"]
     )
 
     _plan_messages(creditor, on, now, taken, case_steps, stats, run)
+
+
+def _apply_in_groups(taken, case_steps, on) -> None:
+    """Move the cases and raise the claims' balances by their fees.
+
+    One UPDATE per distinct step and per distinct fee instead of a row-by-row
+    bulk_update: a plan has a handful of steps and fees, a batch thousands of rows.
+    """
+    stamp = timezone.now()
+    by_step: dict[int, list[int]] = defaultdict(list)
+    by_fee: dict[Decimal, list[int]] = defaultdict(list)
+    for (invoice, case, step), case_step in zip(taken, case_steps, strict=True):
+        by_step[step.id].append(case.pk)
+        if case_step.fee > ZERO:
+            by_fee[case_step.fee].append(invoice.pk)
+    for step_id, case_ids in by_step.items():
+        Case.objects.filter(pk__in=case_ids).update(
+            current_step_id=step_id, last_step_on=on, updated_at=stamp
+        )
+    for fee, invoice_ids in by_fee.items():
+        Invoice.objects.filter(pk__in=invoice_ids).update(
+            open_amount=F("open_amount") + fee, updated_at=stamp
+        )
 
 
 def _log_started(cases: list[Case], actor: str) -> None:
