@@ -124,6 +124,7 @@ def run_dunning(
     run_date: date | None = None,
     dry_run: bool = False,
     send_now: bool = False,
+    plan_only: bool = False,
     batch_size: int = 500,
     now: datetime | None = None,
 ) -> dict:
@@ -152,7 +153,7 @@ def run_dunning(
         run_all()
 
     dispatched = {}
-    if not dry_run and stats.message_ids:
+    if not dry_run and not plan_only and stats.message_ids:
         from messaging.services import dispatch_due
 
         due_ids = list(

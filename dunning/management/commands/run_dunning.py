@@ -26,6 +26,11 @@ class Command(BaseCommand):
             action="store_true",
             help="Send this run's messages at once instead of at their chosen time",
         )
+        parser.add_argument(
+            "--plan-only",
+            action="store_true",
+            help="Plan the messages but leave all sending to the dispatch job",
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON object")
 
     def handle(self, *args, **options):
@@ -38,11 +43,15 @@ class Command(BaseCommand):
                     f"--date {options['date']!r} is not YYYY-MM-DD"
                 ) from None
 
+        if options["send_now"] and options["plan_only"]:
+            raise CommandError("--send-now and --plan-only exclude each other")
+
         summary = run_dunning(
             actor="system:run_dunning",
             run_date=run_date,
             dry_run=options["dry_run"],
             send_now=options["send_now"],
+            plan_only=options["plan_only"],
         )
         if options["json"]:
             self.stdout.write(json.dumps(summary, sort_keys=True))
