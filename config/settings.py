@@ -140,6 +140,9 @@ LETTER_FILE_PATH = OUTBOX_DIR / "letters"
 
 # How long a personal payment link stays valid.
 PORTAL_LINK_DAYS = env_int("PORTAL_LINK_DAYS", 60)
+# The payment provider of the debtor page; the built-in test provider only
+# where nobody can mistake it for real money.
+PORTAL_PAYMENT_PROVIDER = env_str("PORTAL_PAYMENT_PROVIDER") or ("test" if DEBUG else "")
 
 Q_CLUSTER = {
     "name": "dunning",
@@ -169,10 +172,26 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        # Personal links carry a token in the path; it never reaches a log.
+        "redact_tokens": {"()": "portal.log_filters.RedactPortalTokens"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "WARNING"},
     "loggers": {
         "django_q": {"level": "WARNING"},
+        # runserver's access log, which would otherwise print tokens.
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+        },
     },
 }
 
