@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "personalisation",
     "messaging",
     "portal",
+    "rules",
+    "simple_history",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -61,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Names the user in the configuration history of admin changes.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

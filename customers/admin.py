@@ -18,7 +18,11 @@ class CreditorAdmin(admin.ModelAdmin):
     list_filter = ["country", "default_currency"]
     list_select_related = ["default_plan"]
     search_fields = ["name", "legal_name"]
-    autocomplete_fields = ["default_plan"]
+    autocomplete_fields = [
+        "default_plan",
+        "consumer_interest_regime",
+        "business_interest_regime",
+    ]
     fieldsets = [
         (None, {"fields": ["name", "legal_name", "email", "phone", "brand_color"]}),
         ("Address", {"fields": ["street", "postcode", "city", "country"]}),
@@ -35,6 +39,17 @@ class CreditorAdmin(admin.ModelAdmin):
             },
         ),
         ("Dunning", {"fields": ["default_plan", "minimum_amount"]}),
+        (
+            "Interest, fees and payments",
+            {
+                "fields": [
+                    "consumer_interest_regime",
+                    "business_interest_regime",
+                    "allocation_order",
+                    "waive_charges_after_principal",
+                ]
+            },
+        ),
     ]
 
 

@@ -19,6 +19,15 @@ class Channel(models.TextChoices):
     LETTER = "letter", "Letter"
 
 
+class AllocationOrder(models.TextChoices):
+    """The order of a claim's components a payment settles (comma separated)."""
+
+    # BGB §367: costs, then interest, then principal.
+    COSTS_FIRST = "costs,interest,principal", "Costs, interest, principal (BGB §367)"
+    PRINCIPAL_FIRST = "principal,interest,costs", "Principal, interest, costs"
+    PRINCIPAL_COSTS = "principal,costs,interest", "Principal, costs, interest"
+
+
 class Creditor(models.Model):
     """The company, brand or legal entity that is owed."""
 
@@ -54,6 +63,33 @@ class Creditor(models.Model):
         default=0,
         help_text="Claims whose open amount is below this get no message.",
     )
+    consumer_interest_regime = models.ForeignKey(
+        "payments.InterestRegime",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Interest on late payment for consumers; empty: none",
+    )
+    business_interest_regime = models.ForeignKey(
+        "payments.InterestRegime",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Interest and flat compensation for businesses; empty: none",
+    )
+    allocation_order = models.CharField(
+        max_length=40,
+        choices=AllocationOrder.choices,
+        default=AllocationOrder.COSTS_FIRST,
+        help_text="Which part of a claim a payment settles first",
+    )
+    waive_charges_after_principal = models.BooleanField(
+        default=False,
+        help_text="When a claim's principal is paid or credited, waive the fees "
+        "and interest left on it instead of claiming them",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -61,6 +97,12 @@ class Creditor(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def interest_regime_for(self, customer_kind: str):
+        """The regime the creditor chose for this kind of customer, or None."""
+        if customer_kind == Customer.Kind.BUSINESS:
+            return self.business_interest_regime
+        return self.consumer_interest_regime
 
     @property
     def zone(self) -> ZoneInfo:

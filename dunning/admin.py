@@ -1,16 +1,35 @@
 """Admin for plans and their steps (edited by managers) and for cases and runs.
 
 Cases change state only through `dunning.services` (locked row, FSM transition,
-audit log), so their state and steps are shown here, never edited by hand.
+audit log), so their state and steps are shown here, never edited by hand. Case
+work (pause, promise to pay, dispute, write-off, handover) is offered as buttons
+on the case page and as bulk actions, to users with `dunning.work_case` and only
+where the case's state allows it.
 """
 
+from dataclasses import dataclass
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django_fsm import can_proceed
 from django_fsm_log.admin import StateLogInline
 
 from customers.models import Channel
-from dunning.models import Case, CaseStep, Plan, Run, Step
+from dunning import services
+from dunning.filters import (
+    CaseOverdueBucketFilter,
+    CurrentStepFilter,
+    search_by_claim,
+)
+from dunning.models import Case, CaseStep, Plan, Promise, Run, Step
 from payments.admin import ReadOnlyMixin, admin_link, facts_table, messages_list
 from payments.selectors import claim_facts
 from personalisation.admin import pretty_json
@@ -165,6 +184,91 @@ class CaseStepInline(ReadOnlyMixin, admin.TabularInline):
         )
 
 
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ResumeForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class PauseForm(ReasonForm):
+    until = forms.DateField(widget=DateInput, help_text="Dunning resumes the day after")
+
+    field_order = ["until", "reason"]
+
+    def clean_until(self):
+        until = self.cleaned_data["until"]
+        if until <= timezone.localdate():
+            raise forms.ValidationError("The pause must end after today.")
+        return until
+
+
+class PromiseForm(forms.Form):
+    promised_on = forms.DateField(
+        widget=DateInput, label="Pays by", help_text="The case pauses until then"
+    )
+    amount = forms.DecimalField(max_digits=18, decimal_places=6, min_value=0)
+
+
+@dataclass(frozen=True)
+class CaseWork:
+    name: str
+    label: str
+    transition: str
+    form: type[forms.Form]
+    service: object
+
+    def allowed(self, case: Case) -> bool:
+        return can_proceed(getattr(case, self.transition))
+
+
+CASE_WORK = [
+    CaseWork("pause", "Pause", "pause", PauseForm, services.case_pause),
+    CaseWork("resume", "Resume", "resume", ResumeForm, services.case_resume),
+    CaseWork("promise", "Promise to pay", "pause", PromiseForm, services.case_promise),
+    CaseWork("dispute", "Mark disputed", "dispute", ReasonForm, services.case_dispute),
+    CaseWork(
+        "resolve_dispute",
+        "Resolve dispute",
+        "resolve_dispute",
+        ReasonForm,
+        services.case_resolve_dispute,
+    ),
+    CaseWork(
+        "write_off", "Write off", "write_off", ReasonForm, services.case_write_off
+    ),
+    CaseWork(
+        "hand_over", "Hand over", "hand_over", ReasonForm, services.case_hand_over
+    ),
+]
+CASE_WORK_BY_NAME = {work.name: work for work in CASE_WORK}
+# A bulk action is one transaction per case; a larger selection belongs in a job.
+BULK_LIMIT = 1000
+
+
+class PromiseInline(admin.TabularInline):
+    model = Promise
+    extra = 0
+    fields = ["promised_on", "amount", "currency", "status", "resolved_on", "actor"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Case)
 class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = [
@@ -174,10 +278,22 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "state",
         "current_step_label",
         "last_step_on",
+        "paused_until",
         "plan",
     ]
-    list_filter = ["state", "plan", "creditor"]
+    list_filter = [
+        "state",
+        CurrentStepFilter,
+        CaseOverdueBucketFilter,
+        "creditor",
+        "plan",
+    ]
     list_select_related = ["invoice", "customer", "plan", "current_step"]
+    # The unfiltered total would be a second count over every case.
+    show_full_result_count = False
+    list_per_page = 50
+    actions = ["pause_cases", "resume_cases", "dispute_cases", "hand_over_cases"]
+    change_form_template = "admin/dunning/case/change_form.html"
     search_fields = [
         "invoice__number",
         "invoice__external_id",
@@ -218,7 +334,7 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "balance",
         "messages",
     ]
-    inlines = [CaseStepInline, CaseStateLogInline]
+    inlines = [CaseStepInline, PromiseInline, CaseStateLogInline]
 
     def _facts(self, case: Case) -> dict:
         if not hasattr(case, "_claim_facts"):
@@ -241,6 +357,143 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="Messages")
     def messages(self, case):
         return messages_list(self._facts(case))
+
+    def get_search_results(self, request, queryset, search_term):
+        # The same fields as search_fields, looked up per table (fast on a
+        # million claims); one case per claim, so no duplicates.
+        return search_by_claim(queryset, search_term, "invoice_id"), False
+
+    # --- Case work ---------------------------------------------------------------
+
+    def has_work_case_permission(self, request) -> bool:
+        return request.user.has_perm("dunning.work_case")
+
+    def get_urls(self):
+        work = path(
+            "<path:object_id>/work/<str:work>/",
+            self.admin_site.admin_view(self.case_work_view),
+            name="dunning_case_work",
+        )
+        return [work, *super().get_urls()]
+
+    def available_work(self, request, case: Case) -> list[CaseWork]:
+        """The case work this user may do in the case's current state."""
+        if case is None or not self.has_work_case_permission(request):
+            return []
+        return [work for work in CASE_WORK if work.allowed(case)]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        case = self.get_object(request, unquote(object_id))
+        buttons = [
+            (work.label, reverse("admin:dunning_case_work", args=[case.pk, work.name]))
+            for work in self.available_work(request, case)
+        ]
+        extra_context = {**(extra_context or {}), "case_work": buttons}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def case_work_view(self, request, object_id, work):
+        if work not in CASE_WORK_BY_NAME:
+            raise Http404("No such case work.")
+        if not self.has_work_case_permission(request):
+            raise PermissionDenied
+        case = self.get_object(request, unquote(object_id))
+        if case is None:
+            raise Http404("No such case.")
+        spec = CASE_WORK_BY_NAME[work]
+        change_url = reverse("admin:dunning_case_change", args=[case.pk])
+        if not spec.allowed(case):
+            self.message_user(
+                request,
+                f"{spec.label}: not allowed while the case is "
+                f"{case.get_state_display().lower()}.",
+                messages.ERROR,
+            )
+            return redirect(change_url)
+
+        form = spec.form(request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
+            try:
+                spec.service(case_id=case.pk, actor=request.user, **form.cleaned_data)
+            except services.CaseWorkError as error:
+                form.add_error(None, str(error))
+            else:
+                state = Case.objects.values_list("state", flat=True).get(pk=case.pk)
+                self.message_user(
+                    request,
+                    f"{spec.label}: done; case {case.pk} is now "
+                    f"{Case.State(state).label.lower()}.",
+                )
+                return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{spec.label}: {case.invoice.number}",
+            "case": case,
+            "form": form,
+            "work": spec,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/dunning/case/work.html", context)
+
+    def _bulk(self, request, queryset, work: str, form_class=None):
+        """Ask for what the work needs, then apply it case by case."""
+        spec = CASE_WORK_BY_NAME[work]
+        form = None
+        if form_class is not None:
+            form = form_class(request.POST if "apply" in request.POST else None)
+            if not form.is_bound or not form.is_valid():
+                return TemplateResponse(
+                    request,
+                    "admin/dunning/case/bulk_work.html",
+                    {
+                        **self.admin_site.each_context(request),
+                        "opts": self.opts,
+                        "title": f"{spec.label}: {queryset.count()} cases",
+                        "form": form,
+                        "action": request.POST.get("action"),
+                        "selected": request.POST.getlist(
+                            admin.helpers.ACTION_CHECKBOX_NAME
+                        ),
+                        "select_across": request.POST.get("select_across", "0"),
+                        "index": request.POST.get("index", "0"),
+                    },
+                )
+        case_ids = list(queryset.values_list("pk", flat=True)[: BULK_LIMIT + 1])
+        if len(case_ids) > BULK_LIMIT:
+            self.message_user(
+                request,
+                f"Select at most {BULK_LIMIT} cases for one action.",
+                messages.ERROR,
+            )
+            return None
+        params = form.cleaned_data if form is not None else {}
+        changed, skipped = services.cases_work(
+            case_ids=case_ids, work=work, actor=request.user, **params
+        )
+        self.message_user(
+            request,
+            f"{changed} cases changed, {skipped} skipped (not allowed in their state).",
+            messages.SUCCESS if changed else messages.WARNING,
+        )
+        return None
+
+    @admin.action(description="Pause selected cases", permissions=["work_case"])
+    def pause_cases(self, request, queryset):
+        return self._bulk(request, queryset, "pause", PauseForm)
+
+    @admin.action(description="Resume selected cases", permissions=["work_case"])
+    def resume_cases(self, request, queryset):
+        return self._bulk(request, queryset, "resume")
+
+    @admin.action(description="Mark selected cases disputed", permissions=["work_case"])
+    def dispute_cases(self, request, queryset):
+        return self._bulk(request, queryset, "dispute", ReasonForm)
+
+    @admin.action(
+        description="Hand selected cases over to collection", permissions=["work_case"]
+    )
+    def hand_over_cases(self, request, queryset):
+        return self._bulk(request, queryset, "hand_over", ReasonForm)
 
 
 @admin.register(CaseStep)

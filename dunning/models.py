@@ -1,5 +1,7 @@
+from decimal import Decimal
+
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
@@ -68,8 +70,34 @@ class Step(models.Model):
         default=list,
         help_text='Allowed channels in order of preference, e.g. ["email"]',
     )
+
+    class FeeKind(models.TextChoices):
+        FIXED = "fixed", "Fixed amount"
+        PERCENT = "percent", "Percentage of the open principal"
+
+    fee_kind = models.CharField(
+        max_length=10, choices=FeeKind.choices, default=FeeKind.FIXED
+    )
     fee = models.DecimalField(
         **MONEY, default=0, help_text="Fixed fee in the claim's currency"
+    )
+    fee_percent = models.DecimalField(
+        max_digits=7,
+        decimal_places=4,
+        default=0,
+        help_text="Percentage fee: percent of the claim's open principal",
+    )
+    fee_minimum = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        help_text="Percentage fee: at least this, in the claim's currency",
+    )
+    fee_maximum = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        help_text="Percentage fee: at most this, in the claim's currency",
     )
     tone_floor = models.CharField(
         max_length=12, choices=Tone.choices, default=Tone.NEUTRAL
@@ -84,11 +112,37 @@ class Step(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["plan", "position"], name="step_unique_position"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(fee__gte=0) & Q(fee_percent__gte=0),
+                name="step_fee_not_negative",
+                violation_error_message="A fee cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Q(fee_minimum__isnull=True)
+                | Q(fee_maximum__isnull=True)
+                | Q(fee_minimum__lte=F("fee_maximum")),
+                name="step_fee_minimum_below_maximum",
+                violation_error_message="The minimum fee is above the maximum fee.",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.plan.name} #{self.position} {self.name}"
+
+    def fee_for(self, open_principal: Decimal, currency: str) -> Decimal:
+        """The fee this step charges on a claim, rounded to the currency."""
+        from payments.fees import step_fee
+
+        return step_fee(
+            kind=self.fee_kind,
+            fixed=self.fee,
+            percent=self.fee_percent,
+            minimum=self.fee_minimum,
+            maximum=self.fee_maximum,
+            open_principal=open_principal,
+            currency=currency,
+        )
 
 
 class Case(ConcurrentTransitionMixin, models.Model):
@@ -135,6 +189,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["state"], name="case_state")]
+        permissions = [
+            ("work_case", "Can work cases: pause, promise, dispute, write off")
+        ]
 
     def __str__(self) -> str:
         return f"Case {self.pk} ({self.get_state_display()})"
@@ -239,3 +296,40 @@ class CaseStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} on {self.taken_on}"
+
+
+class Promise(models.Model):
+    """A debtor's promise to pay by a date; its case pauses until then."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        KEPT = "kept", "Kept"
+        BROKEN = "broken", "Broken"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="promises")
+    promised_on = models.DateField(help_text="Creditor-local date to pay by")
+    amount = models.DecimalField(**MONEY, help_text="In the claim's currency")
+    currency = models.CharField(max_length=3)
+    open_amount = models.DecimalField(
+        **MONEY, help_text="The claim's open amount when the promise was made"
+    )
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.PENDING
+    )
+    resolved_on = models.DateField(null=True, blank=True)
+    actor = models.CharField(max_length=100, help_text="user:<id> or system:<job>")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-promised_on", "-id"]
+        indexes = [
+            models.Index(fields=["status", "promised_on"], name="promise_due"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="promise_amount_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Promise of {self.amount} {self.currency} by {self.promised_on}"

@@ -32,6 +32,8 @@ from payments import charges
 from payments.models import Invoice, LedgerEntry
 from payments.services import component_balances
 from personalisation.services import DueItem, decide
+from rules.attributes import ClaimContext, CustomerFigures, customer_aggregates
+from rules.engine import RuleBook, held_reviews, hold_description, message_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ class RunStats:
     fees_by_currency: defaultdict = field(default_factory=lambda: defaultdict(Decimal))
     message_ids: list = field(default_factory=list)
     dates: set = field(default_factory=set)
+    held_for_review: int = 0
+    steps_skipped: Counter = field(default_factory=Counter)
 
     def as_json(self, run_date, seconds: float, dispatched: dict) -> dict:
         return {
@@ -61,6 +65,8 @@ class RunStats:
             "claims_examined": self.claims_examined,
             "cases_opened": self.cases_opened,
             "steps_taken": dict(sorted(self.steps_taken.items())),
+            "steps_skipped": dict(sorted(self.steps_skipped.items())),
+            "held_for_review": self.held_for_review,
             "messages": dict(sorted(self.messages.items())),
             "fees_charged": {
                 "count": self.fees_count,
@@ -74,9 +80,10 @@ class RunStats:
 
 
 class PlanBook:
-    """Plans and their steps, loaded once per run."""
+    """Plans and their steps, and the rules that apply, loaded once per run."""
 
-    def __init__(self):
+    def __init__(self, rules: RuleBook | None = None):
+        self.rules = rules if rules is not None else RuleBook.empty()
         self.steps: dict[int, list[Step]] = defaultdict(list)
         for step in Step.objects.select_related("plan").order_by("plan_id", "position"):
             self.steps[step.plan_id].append(step)
@@ -133,7 +140,7 @@ def run_dunning(
     now = now or timezone.now()
     stats = RunStats()
     run = None if dry_run else Run.objects.create(run_date=run_date, actor=actor)
-    book = PlanBook()
+    book = PlanBook(rules=RuleBook.active())
 
     def run_all():
         for creditor in Creditor.objects.order_by("id"):
@@ -226,11 +233,32 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids):
         invoice.creditor = creditor
     cases = {
         c.invoice_id: c
-        for c in Case.objects.filter(invoice_id__in=[i.id for i in invoices])
+        for c in Case.objects.filter(
+            invoice_id__in=[i.id for i in invoices]
+        ).select_related("plan")
     }
     plan = book.plan_for(creditor)
+    # Rules read customer figures (open totals, history): one query per batch,
+    # none when no rule applies to this creditor.
+    rules = book.rules
+    figures = {}
+    held = {}
+    if rules.rules_for(creditor.id):
+        figures = customer_aggregates(customer_ids, on)
+        held = held_reviews(c.pk for c in cases.values())
+
+    def context(invoice, **kw):
+        customer_figures = figures.get(invoice.customer_id) or CustomerFigures()
+        return ClaimContext(
+            invoice=invoice,
+            on=on,
+            late_days=invoice.late_days,
+            figures=customer_figures,
+            **kw,
+        )
 
     new_cases = []
+    holds = []
     for invoice in invoices:
         stats.claims_examined += 1
         effective = effective_due_date(
@@ -238,16 +266,20 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids):
         )
         invoice.late_days = (on - effective).days
         if invoice.id not in cases and invoice.late_days > 0:
+            # The first matching rule may choose the plan or hold the case.
+            opening = rules.evaluate(context(invoice))
             case = Case(
                 invoice=invoice,
                 customer_id=invoice.customer_id,
                 creditor=creditor,
-                plan=plan,
+                plan=opening.plan or plan,
                 opened_on=on,
                 # A new overdue case starts in dunning directly; the log row
                 # written below records that transition.
                 state=Case.State.IN_DUNNING,
             )
+            if opening.hold:
+                holds.append((case, opening))
             new_cases.append(case)
     if new_cases:
         Case.objects.bulk_create(new_cases)
@@ -256,9 +288,11 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids):
         cases.update({c.invoice_id: c for c in new_cases})
 
     taken: list[tuple[Invoice, Case, Step]] = []
+    skipped: list[tuple[Invoice, Case, Step]] = []
+    held_cases = {case.pk for case, _ in holds}
     for invoice in invoices:
         case = cases.get(invoice.id)
-        if case is None or case.state not in ACTIONABLE:
+        if case is None or case.state not in ACTIONABLE or case.pk in held_cases:
             continue
         step, previous = book.next_step(case)
         if step is None or not _step_is_due(
@@ -268,7 +302,22 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids):
         floor = max(creditor.minimum_amount, step.minimum_amount)
         if invoice.open_amount < floor:
             continue
-        taken.append((invoice, case, step))
+        outcome = rules.evaluate(
+            context(invoice, case=case, step=step, current_step=previous),
+            held.get(case.pk, frozenset()),
+        )
+        invoice.rule_outcome = outcome
+        if outcome.hold:
+            holds.append((case, outcome))
+        elif outcome.skip_step:
+            skipped.append((invoice, case, step))
+        else:
+            taken.append((invoice, case, step))
+    if holds:
+        _hold_for_review(holds, actor)
+        stats.held_for_review += len(holds)
+    if skipped:
+        _skip_steps(skipped, on, run, actor, stats)
     if not taken:
         return
 
@@ -276,18 +325,24 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids):
     # anything is booked today; interest and compensation are booked with the
     # step so that the message claims them.
     taken_invoices = [invoice for invoice, _, _ in taken]
-    principal = {
-        invoice_id: balances[LedgerEntry.Component.PRINCIPAL]
-        for invoice_id, balances in component_balances(
-            [i.id for i in taken_invoices]
-        ).items()
-    }
+    principal: dict[int, Decimal] = defaultdict(Decimal)
+    if any(step.fee_kind == Step.FeeKind.PERCENT for _, _, step in taken):
+        principal.update(
+            (invoice_id, balances[LedgerEntry.Component.PRINCIPAL])
+            for invoice_id, balances in component_balances(
+                [i.id for i in taken_invoices]
+            ).items()
+        )
     case_steps = [
         CaseStep(
             case=case,
             step=step,
             taken_on=on,
-            fee=step.fee_for(principal[invoice.id], invoice.currency),
+            fee=(
+                ZERO
+                if invoice.rule_outcome.waive_fee
+                else step.fee_for(principal[invoice.id], invoice.currency)
+            ),
             open_amount=invoice.open_amount,
             run=run,
             actor=actor,
@@ -296,9 +351,13 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids):
     ]
     CaseStep.objects.bulk_create(case_steps)
 
-    rates = charges.RateBook()
-    rows = charges.interest_entries(taken_invoices, on, actor=actor, book=rates)
-    rows += charges.compensation_entries(taken_invoices, on, actor=actor, book=rates)
+    rows = []
+    if creditor.consumer_interest_regime_id or creditor.business_interest_regime_id:
+        rates = charges.RateBook()
+        rows += charges.interest_entries(taken_invoices, on, actor=actor, book=rates)
+        rows += charges.compensation_entries(
+            taken_invoices, on, actor=actor, book=rates
+        )
     for (invoice, case, step), case_step in zip(taken, case_steps, strict=True):
         stats.steps_taken[f"{step.position}:{step.name}"] += 1
         case.current_step = step
@@ -320,37 +379,87 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids):
             stats.fees_by_currency[invoice.currency] += case_step.fee
     LedgerEntry.objects.bulk_create(rows)
     by_id = {invoice.id: invoice for invoice in taken_invoices}
+    increases: dict[int, Decimal] = defaultdict(Decimal)
     for row in rows:
         by_id[row.invoice_id].open_amount += row.amount
-    Invoice.objects.bulk_update(taken_invoices, ["open_amount", "updated_at"])
-    Case.objects.bulk_update(
-        [c for _, c, _ in taken], ["current_step", "last_step_on", "updated_at"]
-    )
+        increases[row.invoice_id] += row.amount
+    _apply_in_groups(taken, increases, on)
 
     _plan_messages(creditor, on, now, taken, case_steps, stats, run)
 
 
-def _apply_in_groups(taken, case_steps, on) -> None:
-    """Move the cases and raise the claims' balances by their fees.
+def _apply_in_groups(taken, increases: dict[int, Decimal], on) -> None:
+    """Move the cases and raise the claims' balances by what was charged today.
 
-    One UPDATE per distinct step and per distinct fee instead of a row-by-row
-    bulk_update: a plan has a handful of steps and fees, a batch thousands of rows.
+    One UPDATE per distinct step and per distinct increase instead of a
+    row-by-row bulk_update: a plan has a handful of steps and fees, a batch
+    thousands of rows. Interest differs per claim, so claims that bear interest
+    get an UPDATE each.
     """
     stamp = timezone.now()
     by_step: dict[int, list[int]] = defaultdict(list)
-    by_fee: dict[Decimal, list[int]] = defaultdict(list)
-    for (invoice, case, step), case_step in zip(taken, case_steps, strict=True):
+    by_increase: dict[Decimal, list[int]] = defaultdict(list)
+    for _invoice, case, step in taken:
         by_step[step.id].append(case.pk)
-        if case_step.fee > ZERO:
-            by_fee[case_step.fee].append(invoice.pk)
+    for invoice_id, increase in increases.items():
+        if increase:
+            by_increase[increase].append(invoice_id)
     for step_id, case_ids in by_step.items():
         Case.objects.filter(pk__in=case_ids).update(
             current_step_id=step_id, last_step_on=on, updated_at=stamp
         )
-    for fee, invoice_ids in by_fee.items():
+    for increase, invoice_ids in by_increase.items():
         Invoice.objects.filter(pk__in=invoice_ids).update(
-            open_amount=F("open_amount") + fee, updated_at=stamp
+            open_amount=F("open_amount") + increase, updated_at=stamp
         )
+
+
+def _hold_for_review(holds, actor: str) -> None:
+    """Pause the cases a rule holds for a clerk; the log row names the rule.
+
+    The log row is also what keeps the same rule from holding the case again
+    once a clerk has resumed it (`rules.engine.held_reviews`).
+    """
+    stamp = timezone.now()
+    Case.objects.filter(pk__in=[case.pk for case, _ in holds]).update(
+        state=Case.State.PAUSED, updated_at=stamp
+    )
+    content_type = ContentType.objects.get_for_model(Case)
+    StateLog.objects.bulk_create(
+        StateLog(
+            by=None,
+            source_state=case.state,
+            state=Case.State.PAUSED,
+            transition="pause",
+            content_type=content_type,
+            object_id=case.pk,
+            description=hold_description(outcome, actor),
+        )
+        for case, outcome in holds
+    )
+
+
+def _skip_steps(skipped, on, run, actor: str, stats: RunStats) -> None:
+    """A rule passes over a due step: recorded once, no fee, no message."""
+    CaseStep.objects.bulk_create(
+        CaseStep(
+            case=case,
+            step=step,
+            taken_on=on,
+            fee=ZERO,
+            open_amount=invoice.open_amount,
+            run=run,
+            actor=actor,
+        )
+        for invoice, case, step in skipped
+    )
+    for _, case, step in skipped:
+        case.current_step = step
+        case.last_step_on = on
+        stats.steps_skipped[f"{step.position}:{step.name}"] += 1
+    Case.objects.bulk_update(
+        [case for _, case, _ in skipped], ["current_step", "last_step_on", "updated_at"]
+    )
 
 
 def _log_started(cases: list[Case], actor: str) -> None:
@@ -388,7 +497,10 @@ def _plan_messages(creditor, on, now, taken, case_steps, stats, run):
             )
             for invoice, _, step, _ in rows
         ]
-        decision = decide(customer, items, on, now)
+        governing = message_outcome(
+            [(step.action, invoice.rule_outcome) for invoice, _, step, _ in rows]
+        )
+        decision = decide(customer, items, on, now, rule=governing)
         channel = decision.channel
         message = Message(
             creditor=creditor,

@@ -1,10 +1,17 @@
-"""Admin for messages: what was planned or sent, to whom, and why it looks so."""
+"""Admin for messages: what was planned or sent, to whom, and why it looks so;
+and the message templates managers write, with a preview for a real case."""
 
+from django import forms
 from django.contrib import admin
-from django.utils.html import format_html
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from core.money import format_money
-from messaging.models import Message, MessageItem
+from messaging.models import Message, MessageItem, MessageTemplate
 from payments.admin import ReadOnlyMixin, admin_link
 from personalisation.admin import pretty_json
 
@@ -135,3 +142,180 @@ class MessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="Model version")
     def decision_model_version(self, message):
         return message.decision.model_version or "-"
+
+
+class PreviewForm(forms.Form):
+    message = forms.IntegerField(
+        required=False, min_value=1, label="Message id", help_text="A real message"
+    )
+    case = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="or case id",
+        help_text="A claim's case, listed as the template's step would list it",
+    )
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    list_display = [
+        "action",
+        "step",
+        "channel",
+        "tone",
+        "language",
+        "variant",
+        "subject",
+        "active",
+        "updated_at",
+    ]
+    list_filter = ["action", "channel", "tone", "language", "active", "variant"]
+    list_select_related = ["step__plan"]
+    search_fields = ["subject", "body"]
+    fieldsets = [
+        (
+            "Used for",
+            {
+                "fields": [
+                    "action",
+                    "step",
+                    "channel",
+                    "tone",
+                    "language",
+                    "variant",
+                    "active",
+                ]
+            },
+        ),
+        ("Wording", {"fields": ["subject", "body", "html_body", "variables"]}),
+    ]
+    readonly_fields = ["variables"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "step":
+            from dunning.models import Step
+
+            kwargs["queryset"] = Step.objects.select_related("plan")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="Variables you can use")
+    def variables(self, template=None):
+        from messaging.templating import schema_paths
+
+        rows = format_html_join(
+            "",
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            ((name, var.type, var.meaning) for name, var in schema_paths()),
+        )
+        return format_html(
+            "<details><summary>Every variable, its type and meaning (lists: "
+            "loop with {{% for item in items %}})</summary><table>{}</table>"
+            "</details>",
+            rows,
+        )
+
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        urls = [
+            path(
+                "<path:object_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name=f"{info}_preview",
+            ),
+            path(
+                "<path:object_id>/preview/pdf/",
+                self.admin_site.admin_view(self.preview_pdf_view),
+                name=f"{info}_preview_pdf",
+            ),
+        ]
+        return urls + super().get_urls()
+
+    def _preview_target(self, request, template):
+        """The message or case chosen on the page; the newest fitting one if none."""
+        from dunning.models import Case
+
+        form = PreviewForm(request.GET or None)
+        message = case = None
+        if form.is_bound and form.is_valid():
+            if form.cleaned_data["message"]:
+                message = (
+                    Message.objects.select_related("creditor", "customer", "decision")
+                    .filter(pk=form.cleaned_data["message"])
+                    .first()
+                )
+                if message is None:
+                    form.add_error("message", "No message with this id.")
+            elif form.cleaned_data["case"]:
+                case = (
+                    Case.objects.select_related(
+                        "invoice", "customer", "creditor", "plan"
+                    )
+                    .filter(pk=form.cleaned_data["case"])
+                    .first()
+                )
+                if case is None:
+                    form.add_error("case", "No case with this id.")
+        elif not form.is_bound:
+            message = (
+                Message.objects.select_related("creditor", "customer", "decision")
+                .filter(channel=template.channel, language=template.language)
+                .order_by("-id")
+                .first()
+            )
+        return form, message, case
+
+    def preview_view(self, request, object_id):
+        from messaging.preview import template_preview
+
+        template = get_object_or_404(MessageTemplate, pk=object_id)
+        if not self.has_view_permission(request, template):
+            raise PermissionDenied
+        form, message, case = self._preview_target(request, template)
+        preview = error = None
+        if message is not None or case is not None:
+            try:
+                preview = template_preview(template, message=message, case=case)
+            except ValueError as exc:
+                # An SMS over the limit for this case: say so instead of failing.
+                error = str(exc)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Preview: {template}",
+            "template_object": template,
+            "form": form,
+            "preview": preview,
+            "error": error,
+            "pdf_url": reverse(
+                "admin:messaging_messagetemplate_preview_pdf", args=[template.pk]
+            )
+            + "?"
+            + request.GET.urlencode(),
+            "recent_messages": Message.objects.filter(channel=template.channel)
+            .select_related("customer")
+            .order_by("-id")[:10],
+        }
+        return TemplateResponse(
+            request, "admin/messaging/messagetemplate/preview.html", context
+        )
+
+    def preview_pdf_view(self, request, object_id):
+        from messaging.letters import html_to_pdf
+        from messaging.preview import template_preview
+
+        template = get_object_or_404(MessageTemplate, pk=object_id)
+        if not self.has_view_permission(request, template):
+            raise PermissionDenied
+        if template.channel != "letter":
+            raise Http404("Only letter templates have a PDF.")
+        form, message, case = self._preview_target(request, template)
+        if message is None and case is None:
+            raise Http404("Choose a message or a case.")
+        preview = template_preview(template, message=message, case=case)
+        response = HttpResponse(
+            html_to_pdf(preview.html), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="template-{template.pk}-preview.pdf"'
+        )
+        return response

@@ -1,6 +1,7 @@
 """Letters: an A4 PDF laid out for a DIN 5008 window envelope, rendered by WeasyPrint.
 
-The layout and wording live in `templates/messaging/letter/`; this module turns the
+The fixed layout lives in `templates/messaging/letter/`, the main text block in a
+stored `MessageTemplate` (see `messaging.rendering`); this module turns the
 rendered HTML into a PDF and files it where the print service picks it up.
 """
 

@@ -10,7 +10,16 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from core.money import format_money
-from payments.models import CreditNote, Invoice, LedgerEntry, Payment
+from payments.models import (
+    CompensationTier,
+    CreditNote,
+    InterestRegime,
+    Invoice,
+    LedgerEntry,
+    Payment,
+    ReferenceRate,
+    ReferenceRateValue,
+)
 from payments.selectors import claim_facts, claim_facts_lines, claim_message_lines
 
 
@@ -69,6 +78,8 @@ class LedgerEntryInline(ReadOnlyMixin, admin.TabularInline):
         "payment",
         "credit_note",
         "case_step",
+        "accrued_from",
+        "accrued_to",
         "actor",
         "reason",
     ]
@@ -291,3 +302,73 @@ class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="Amount", ordering="amount")
     def signed_amount(self, entry):
         return format_money(entry.amount, entry.invoice.currency)
+
+
+# -- Interest regimes and reference rates: data managers edit ----------------
+
+
+class ReferenceRateValueInline(admin.TabularInline):
+    model = ReferenceRateValue
+    extra = 1
+    fields = ["valid_from", "rate"]
+
+
+@admin.register(ReferenceRate)
+class ReferenceRateAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "current_rate", "source"]
+    search_fields = ["name", "code"]
+    inlines = [ReferenceRateValueInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("values")
+
+    @admin.display(description="Latest rate")
+    def current_rate(self, reference):
+        # The prefetched rows are ordered by date; the last one is the latest.
+        values = list(reference.values.all())
+        if not values:
+            return "-"
+        latest = values[-1]
+        return f"{latest.rate} % from {latest.valid_from}"
+
+
+@admin.register(ReferenceRateValue)
+class ReferenceRateValueAdmin(admin.ModelAdmin):
+    """One row per half-year (or change): interest uses it from `valid_from` on."""
+
+    list_display = ["reference", "valid_from", "rate"]
+    list_filter = ["reference"]
+    list_select_related = ["reference"]
+    date_hierarchy = "valid_from"
+    ordering = ["reference", "-valid_from"]
+
+
+class CompensationTierInline(admin.TabularInline):
+    model = CompensationTier
+    extra = 0
+    fields = ["currency", "debt_below", "amount"]
+
+
+@admin.register(InterestRegime)
+class InterestRegimeAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "code",
+        "reference",
+        "consumer_points",
+        "business_points",
+        "day_count",
+    ]
+    list_filter = ["day_count", "reference"]
+    list_select_related = ["reference"]
+    search_fields = ["name", "code", "legal_basis"]
+    fields = [
+        "name",
+        "code",
+        "legal_basis",
+        "reference",
+        "consumer_points",
+        "business_points",
+        "day_count",
+    ]
+    inlines = [CompensationTierInline]

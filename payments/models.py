@@ -7,14 +7,30 @@ kept in the same transaction by `payments.services`; it exists so that the run c
 find open claims with an index instead of an aggregate.
 """
 
+from datetime import date
 from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
 
+from core.calendar import effective_due_date
 from core.money import format_money
 
 MONEY = {"max_digits": 18, "decimal_places": 6}
+
+
+def ledger_sum(total) -> Decimal:
+    """A SUM over ledger amounts, exact to the column's six decimals.
+
+    SQLite adds decimals as floating point (1e-16 errors); every ledger amount is
+    a whole number of minor units, so quantizing restores the exact sum.
+    """
+    return Decimal(total or 0).quantize(Decimal("0.000001"))
+
+
+# Ledger kinds that add to what is owed, and kinds that reduce it.
+ADDING_KINDS = ["principal", "fee", "interest"]
+REDUCING_KINDS = ["payment", "credit", "waiver", "write_off"]
 
 
 class Invoice(models.Model):
@@ -75,6 +91,16 @@ class Invoice(models.Model):
         return format_money(amount, self.currency, locale)
 
     @property
+    def effective_due_on(self) -> date:
+        """The due date moved past weekends and the creditor's public holidays."""
+        creditor = self.creditor
+        return effective_due_date(self.due_on, creditor.country, creditor.subdivision)
+
+    def is_overdue(self, on: date) -> bool:
+        """Overdue when the creditor-local date `on` is after the effective due date."""
+        return on > self.effective_due_on
+
+    @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN and self.open_amount > 0
 
@@ -91,7 +117,9 @@ class Payment(models.Model):
     currency = models.CharField(max_length=3)
     received_on = models.DateField()
     method = models.CharField(max_length=30, blank=True)
-    source = models.CharField(max_length=30, blank=True, help_text="import, portal, api")
+    source = models.CharField(
+        max_length=30, blank=True, help_text="import, portal, api"
+    )
     reference = models.CharField(max_length=200, blank=True)
     invoice = models.ForeignKey(
         Invoice,
@@ -147,7 +175,8 @@ class CreditNote(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["creditor", "external_id"], name="credit_note_unique_external_id"
+                fields=["creditor", "external_id"],
+                name="credit_note_unique_external_id",
             ),
             models.CheckConstraint(
                 condition=Q(amount__gt=0), name="credit_note_amount_positive"
@@ -177,7 +206,9 @@ class LedgerEntry(models.Model):
         COSTS = "costs", "Costs"
         INTEREST = "interest", "Interest"
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="entries")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="entries"
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     component = models.CharField(max_length=10, choices=Component.choices)
     amount = models.DecimalField(**MONEY, help_text="Positive adds to what is owed")
@@ -199,6 +230,23 @@ class LedgerEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="entries",
     )
+    key = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        help_text="Idempotency key of a charge: compensation, interest:<accrued to>",
+    )
+    accrued_from = models.DateField(
+        null=True, blank=True, help_text="Interest: first day counted"
+    )
+    accrued_to = models.DateField(
+        null=True, blank=True, help_text="Interest: last day counted"
+    )
+    details = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Interest: the periods with principal, rate and days",
+    )
     actor = models.CharField(max_length=100, help_text="user:<id> or system:<job>")
     reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -218,8 +266,141 @@ class LedgerEntry(models.Model):
                 condition=Q(kind="principal"),
                 name="ledger_one_principal",
             ),
+            # Statutory compensation once per claim, interest once per period end.
+            models.UniqueConstraint(
+                fields=["invoice", "key"],
+                condition=~Q(key=""),
+                name="ledger_unique_charge_key",
+            ),
+            # A fee belongs to a step or carries a key: the two unique
+            # constraints above then keep every fee from being charged twice.
+            models.CheckConstraint(
+                condition=~Q(kind="fee") | Q(case_step__isnull=False) | ~Q(key=""),
+                name="ledger_fee_has_identity",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind__in=ADDING_KINDS) & Q(amount__gt=0))
+                | (Q(kind__in=REDUCING_KINDS) & Q(amount__lt=0)),
+                name="ledger_sign_by_kind",
+            ),
         ]
         indexes = [models.Index(fields=["invoice", "kind"], name="ledger_invoice_kind")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount}"
+
+
+class ReferenceRate(models.Model):
+    """A published reference rate that statutory interest is expressed over."""
+
+    code = models.SlugField(max_length=30, unique=True)
+    name = models.CharField(max_length=100)
+    source = models.CharField(
+        max_length=300, blank=True, help_text="Who publishes it and where"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReferenceRateValue(models.Model):
+    """The rate from a date on; it holds until the next row's date."""
+
+    reference = models.ForeignKey(
+        ReferenceRate, on_delete=models.CASCADE, related_name="values"
+    )
+    valid_from = models.DateField()
+    rate = models.DecimalField(
+        max_digits=7, decimal_places=4, help_text="Percent per year, may be negative"
+    )
+
+    class Meta:
+        ordering = ["reference", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference", "valid_from"], name="reference_rate_once_per_date"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference.code} {self.rate} % from {self.valid_from}"
+
+
+class InterestRegime(models.Model):
+    """How interest on late payment is computed: statutory or contractual."""
+
+    class DayCount(models.TextChoices):
+        ACT_365 = "act/365", "Actual/365"
+        ACT_360 = "act/360", "Actual/360"
+        THIRTY_360 = "30/360", "30/360"
+
+    code = models.SlugField(max_length=30, unique=True)
+    name = models.CharField(max_length=100)
+    legal_basis = models.CharField(max_length=200, blank=True)
+    reference = models.ForeignKey(
+        ReferenceRate,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="Empty: a fixed (contractual) rate, the points below",
+    )
+    consumer_points = models.DecimalField(
+        max_digits=7,
+        decimal_places=4,
+        default=0,
+        help_text="Percentage points over the reference rate for consumers "
+        "(the annual rate itself when there is no reference rate)",
+    )
+    business_points = models.DecimalField(
+        max_digits=7,
+        decimal_places=4,
+        default=0,
+        help_text="Percentage points over the reference rate for businesses "
+        "(the annual rate itself when there is no reference rate)",
+    )
+    day_count = models.CharField(
+        max_length=8, choices=DayCount.choices, default=DayCount.ACT_365
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def points_for(self, customer_kind: str) -> Decimal:
+        if customer_kind == "business":
+            return self.business_points
+        return self.consumer_points
+
+
+class CompensationTier(models.Model):
+    """Flat compensation for recovery costs, owed by business debtors once per claim.
+
+    The first tier (by `debt_below`, empty last) whose limit is above the claim's
+    principal applies; only claims in the tier's currency get it.
+    """
+
+    regime = models.ForeignKey(
+        InterestRegime, on_delete=models.CASCADE, related_name="compensation_tiers"
+    )
+    currency = models.CharField(max_length=3)
+    debt_below = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="Empty: no upper limit"
+    )
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["regime", "currency", "debt_below"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="compensation_amount_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        limit = f"below {self.debt_below}" if self.debt_below is not None else "any"
+        return f"{format_money(self.amount, self.currency)} ({limit})"

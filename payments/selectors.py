@@ -1,13 +1,14 @@
 """Reads of claims: the breakdown of a claim's balance, as every view shows it."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from django.db.models import Sum
 
 from core.money import ZERO, format_money, round_money
-from payments.models import Invoice, LedgerEntry
+from payments.interest import segment_text
+from payments.models import Invoice, LedgerEntry, ledger_sum
 
 
 @dataclass
@@ -21,12 +22,27 @@ class ClaimBreakdown:
     written_off: Decimal
     open: Decimal
     currency: str
+    # Each interest booking: its days, and per segment the principal, rate, days.
+    interest_periods: list = field(default_factory=list)
+
+    def interest_text(self, locale: str = "en") -> str:
+        """Rate and days of the booked interest, e.g. "12.50 % p.a. on …, 30 days"."""
+        return "; ".join(
+            segment_text(segment, self.currency, period["day_count"], locale)
+            for period in self.interest_periods
+            for segment in period["segments"]
+        )
 
     def as_json(self) -> dict:
-        return {
-            k: (str(v) if isinstance(v, Decimal) else v)
+        """Amounts as exact strings in the currency's minor units."""
+        out = {
+            k: (str(round_money(v, self.currency)) if isinstance(v, Decimal) else v)
             for k, v in asdict(self).items()
         }
+        out["interest_periods"] = [
+            _period_json(period, self.currency) for period in self.interest_periods
+        ]
+        return out
 
     def formatted(self, locale: str = "en") -> dict:
         return {
@@ -36,25 +52,76 @@ class ClaimBreakdown:
         }
 
 
-def claim_breakdown(invoice: Invoice) -> ClaimBreakdown:
-    totals = dict(
-        LedgerEntry.objects.filter(invoice=invoice)
-        .values_list("kind")
+def _interest_period(entry: LedgerEntry) -> dict:
+    details = entry.details or {}
+    return {
+        "booked_on": entry.booked_on,
+        "from": entry.accrued_from,
+        "to": entry.accrued_to,
+        "amount": entry.amount,
+        "day_count": details.get("day_count", ""),
+        "days": sum(s["days"] for s in details.get("segments", [])),
+        "segments": details.get("segments", []),
+    }
+
+
+def claim_breakdowns(invoices) -> dict[int, ClaimBreakdown]:
+    """The breakdown of each claim's balance, by kind of ledger row: two queries."""
+    invoices = list(invoices)
+    ids = [invoice.id for invoice in invoices]
+    totals: dict[int, dict[str, Decimal]] = {invoice_id: {} for invoice_id in ids}
+    rows = (
+        LedgerEntry.objects.filter(invoice_id__in=ids)
+        .values_list("invoice_id", "kind")
         .annotate(total=Sum("amount"))
-        .values_list("kind", "total")
+        .values_list("invoice_id", "kind", "total")
     )
+    for invoice_id, kind, total in rows:
+        totals[invoice_id][kind] = ledger_sum(total)
+    periods: dict[int, list] = {invoice_id: [] for invoice_id in ids}
+    interest = LedgerEntry.objects.filter(
+        invoice_id__in=ids, kind=LedgerEntry.Kind.INTEREST
+    ).order_by("booked_on", "id")
+    for entry in interest:
+        periods[entry.invoice_id].append(_interest_period(entry))
+
     kind = LedgerEntry.Kind
-    return ClaimBreakdown(
-        principal=totals.get(kind.PRINCIPAL, ZERO),
-        paid=-totals.get(kind.PAYMENT, ZERO),
-        credited=-totals.get(kind.CREDIT, ZERO),
-        fees=totals.get(kind.FEE, ZERO),
-        interest=totals.get(kind.INTEREST, ZERO),
-        waived=-totals.get(kind.WAIVER, ZERO),
-        written_off=-totals.get(kind.WRITE_OFF, ZERO),
-        open=sum(totals.values(), ZERO),
-        currency=invoice.currency,
-    )
+    result = {}
+    for invoice in invoices:
+        by_kind = totals[invoice.id]
+        result[invoice.id] = ClaimBreakdown(
+            principal=by_kind.get(kind.PRINCIPAL, ZERO),
+            paid=-by_kind.get(kind.PAYMENT, ZERO),
+            credited=-by_kind.get(kind.CREDIT, ZERO),
+            fees=by_kind.get(kind.FEE, ZERO),
+            interest=by_kind.get(kind.INTEREST, ZERO),
+            waived=-by_kind.get(kind.WAIVER, ZERO),
+            written_off=-by_kind.get(kind.WRITE_OFF, ZERO),
+            open=sum(by_kind.values(), ZERO),
+            currency=invoice.currency,
+            interest_periods=periods[invoice.id],
+        )
+    return result
+
+
+def claim_breakdown(invoice: Invoice) -> ClaimBreakdown:
+    return claim_breakdowns([invoice])[invoice.id]
+
+
+def interest_accrued(invoice: Invoice, on: date):
+    """Interest accrued since the last booking up to `on`, not yet on the ledger.
+
+    None when the claim bears no interest or nothing accrued; what a payment on
+    `on` would owe on top of the open balance.
+    """
+    from payments.charges import RateBook, accruals
+
+    if invoice.status != Invoice.Status.OPEN:
+        return None
+    accrual = accruals([invoice], on, RateBook()).get(invoice.id)
+    if accrual is None or not accrual.segments:
+        return None
+    return accrual
 
 
 def days_overdue(invoice: Invoice, on: date) -> int:
@@ -85,6 +152,7 @@ def claim_facts(invoice: Invoice, on: date | None = None) -> dict:
     )
     # A settled claim is no longer late, however long ago it was due.
     overdue = days_overdue(invoice, on) if breakdown.open > 0 else 0
+    accrued = interest_accrued(invoice, on)
 
     case = (
         Case.objects.filter(invoice=invoice)
@@ -130,6 +198,19 @@ def claim_facts(invoice: Invoice, on: date | None = None) -> dict:
         "waived": breakdown.waived,
         "written_off": breakdown.written_off,
         "open": breakdown.open,
+        "interest_periods": breakdown.interest_periods,
+        "interest_accrued": (
+            {
+                "from": accrued.first_day,
+                "to": accrued.last_day,
+                "days": accrued.days,
+                "day_count": accrued.day_count,
+                "segments": [s.as_json(accrued.currency) for s in accrued.segments],
+                "amount": accrued.total,
+            }
+            if accrued
+            else None
+        ),
         "status": invoice.status,
         "case_id": case.pk if case else None,
         "case_state": case.state if case else None,
@@ -170,7 +251,35 @@ def claim_facts_json(facts: dict) -> dict:
     out["messages"] = [
         {**message, "at": message["at"].isoformat()} for message in facts["messages"]
     ]
+    out["interest_periods"] = [
+        _period_json(period, currency) for period in facts["interest_periods"]
+    ]
+    if facts["interest_accrued"]:
+        out["interest_accrued"] = _period_json(facts["interest_accrued"], currency)
     return out
+
+
+def _period_json(period: dict, currency: str) -> dict:
+    out = {}
+    for key, value in period.items():
+        if isinstance(value, Decimal):
+            value = str(round_money(value, currency))
+        elif isinstance(value, date):
+            value = value.isoformat()
+        out[key] = value
+    return out
+
+
+def _interest_line(facts: dict, locale: str) -> str:
+    """The interest amount with the rate and days of each period behind it."""
+    currency = facts["currency"]
+    text = format_money(facts["interest"], currency, locale)
+    details = "; ".join(
+        segment_text(segment, currency, period["day_count"], locale)
+        for period in facts["interest_periods"]
+        for segment in period["segments"]
+    )
+    return f"{text} ({details})" if details else text
 
 
 def claim_facts_lines(facts: dict, locale: str = "en") -> list[tuple[str, str]]:
@@ -198,15 +307,28 @@ def claim_facts_lines(facts: dict, locale: str = "en") -> list[tuple[str, str]]:
         ("Paid", money("paid")),
         ("Credited", money("credited")),
         ("Fees", money("fees")),
-        ("Interest", money("interest")),
+        ("Interest", _interest_line(facts, locale)),
     ]
     # Waivers and write-offs are rare; list them only when they happened.
     if facts["waived"]:
         lines.append(("Waived", money("waived")))
     if facts["written_off"]:
         lines.append(("Written off", money("written_off")))
+    lines.append(("Open balance", money("open")))
+    accrued = facts["interest_accrued"]
+    if accrued:
+        details = "; ".join(
+            segment_text(segment, currency, accrued["day_count"], locale)
+            for segment in accrued["segments"]
+        )
+        lines.append(
+            (
+                "Interest accruing",
+                f"{format_money(accrued['amount'], currency, locale)} to "
+                f"{accrued['to'].isoformat()}, not yet booked ({details})",
+            )
+        )
     lines += [
-        ("Open balance", money("open")),
         ("Status", Invoice.Status(facts["status"]).label),
         ("Case state", state or "no case"),
         ("Current step", f"#{step['position']} {step['name']}" if step else "none"),

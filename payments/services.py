@@ -6,10 +6,10 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 
 from core.money import ZERO, round_money
-from payments.models import CreditNote, Invoice, LedgerEntry, Payment
+from payments.models import CreditNote, Invoice, LedgerEntry, Payment, ledger_sum
 
 logger = logging.getLogger(__name__)
 
@@ -42,24 +42,34 @@ def component_balances(invoice_ids) -> dict[int, dict[str, Decimal]]:
         .annotate(total=Sum("amount"))
     )
     for row in rows:
-        balances[row["invoice_id"]][row["component"]] += row["total"]
+        balances[row["invoice_id"]][row["component"]] += ledger_sum(row["total"])
     return balances
+
+
+def allocation_order(creditor) -> tuple[str, ...]:
+    """The creditor's order of components, BGB §367 unless it chose another."""
+    configured = tuple((creditor.allocation_order or "").split(","))
+    if sorted(configured) != sorted(ALLOCATION_ORDER):
+        return ALLOCATION_ORDER
+    return configured
 
 
 def allocate(
     amount: Decimal,
     ordered_invoice_ids: list[int],
     balances: dict[int, dict[str, Decimal]],
+    order: tuple[str, ...] = ALLOCATION_ORDER,
 ) -> tuple[list[Allocation], Decimal]:
-    """Split a payment over claims in the given order, each by ALLOCATION_ORDER.
+    """Split a payment over claims in the given order, each by component `order`.
 
     Returns the allocations and what is left over (a customer credit). `balances`
     is updated in place so that callers can allocate several payments in a row.
+    The allocations always add up to `amount` minus what is left.
     """
     left = amount
     allocations = []
     for invoice_id in ordered_invoice_ids:
-        for component in ALLOCATION_ORDER:
+        for component in order:
             if left <= 0:
                 return allocations, ZERO
             owed = balances[invoice_id][component]
@@ -140,7 +150,7 @@ def _apply_to_invoices(invoice_ids, settled_on: date, actor: str) -> list[int]:
     settled = []
     invoices = Invoice.objects.filter(id__in=invoice_ids)
     for invoice in invoices:
-        invoice.open_amount = totals.get(invoice.id, ZERO)
+        invoice.open_amount = ledger_sum(totals.get(invoice.id))
         if invoice.open_amount < 0:
             raise LedgerError(f"Claim {invoice.number} would become negative.")
         if invoice.open_amount == 0 and invoice.status == Invoice.Status.OPEN:
@@ -190,6 +200,7 @@ def payment_record(
             return existing
 
     named = list(invoice_ids or []) + ([invoice.id] if invoice else [])
+    creditor = customer.creditor
     candidates = list(
         Invoice.objects.select_for_update()
         .filter(
@@ -199,16 +210,23 @@ def payment_record(
             open_amount__gt=0,
         )
         .order_by("due_on", "issued_on", "id")
-        .values_list("id", flat=True)
     )
-    ordered = [i for i in named if i in candidates] + [
-        i for i in candidates if i not in named
-    ]
+    for candidate in candidates:
+        # One creditor and one customer: no query per claim for them.
+        candidate.creditor, candidate.customer = creditor, customer
+    by_id = {candidate.id: candidate for candidate in candidates}
+    ordered = [i for i in named if i in by_id] + [i for i in by_id if i not in named]
+
+    # Interest up to the payment day is owed before the payment is allocated,
+    # so that it is settled before the principal (BGB §367) and stops today.
+    _book_charges(candidates, received_on, actor=actor)
+
     balances = component_balances(ordered)
-    allocations, left = allocate(amount, ordered, balances)
+    order = allocation_order(creditor)
+    allocations, left = allocate(amount, ordered, balances, order)
 
     payment = Payment.objects.create(
-        creditor=customer.creditor,
+        creditor=creditor,
         customer=customer,
         external_id=external_id,
         amount=amount,
@@ -233,7 +251,12 @@ def payment_record(
         )
         for a in allocations
     )
-    _apply_to_invoices({a.invoice_id for a in allocations}, received_on, actor)
+    touched = {a.invoice_id for a in allocations}
+    if creditor.waive_charges_after_principal:
+        _waive_after_principal(
+            touched, balances, received_on, actor=actor, trigger=f"payment {payment.pk}"
+        )
+    _apply_to_invoices(touched, received_on, actor)
     logger.info(
         "payment %s recorded: %d allocations, %s left as credit",
         payment.pk,
@@ -241,6 +264,161 @@ def payment_record(
         left,
     )
     return payment
+
+
+def _book_charges(invoices, on: date, *, actor: str) -> list[LedgerEntry]:
+    """Book interest accrued up to `on` on the claims; update their open amount."""
+    from payments.charges import RateBook, interest_entries
+
+    creditors = {invoice.creditor for invoice in invoices}
+    if not any(
+        c.consumer_interest_regime_id or c.business_interest_regime_id
+        for c in creditors
+    ):
+        return []
+    rows = interest_entries(invoices, on, actor=actor, book=RateBook())
+    if rows:
+        LedgerEntry.objects.bulk_create(rows)
+        by_id = {invoice.id: invoice for invoice in invoices}
+        for row in rows:
+            invoice = by_id[row.invoice_id]
+            Invoice.objects.filter(pk=invoice.pk).update(
+                open_amount=F("open_amount") + row.amount
+            )
+            invoice.open_amount += row.amount
+    return rows
+
+
+def _waiver_rows(
+    invoice_id: int,
+    balances: dict[str, Decimal],
+    components,
+    on: date,
+    *,
+    actor: str,
+    reason: str,
+) -> list[LedgerEntry]:
+    rows = []
+    for component in components:
+        owed = balances.get(component, ZERO)
+        if owed <= 0:
+            continue
+        balances[component] = ZERO
+        rows.append(
+            LedgerEntry(
+                invoice_id=invoice_id,
+                kind=Kind.WAIVER,
+                component=component,
+                amount=-owed,
+                booked_on=on,
+                actor=actor,
+                reason=reason[:300],
+            )
+        )
+    return rows
+
+
+def _waive_after_principal(invoice_ids, balances, on: date, *, actor: str, trigger):
+    """Waive fees and interest on claims whose principal is settled.
+
+    Applied when the creditor chose to waive what is left after the principal
+    (`Creditor.waive_charges_after_principal`); `balances` are the components
+    after the change that settled the principal.
+    """
+    rows = []
+    for invoice_id in invoice_ids:
+        if balances[invoice_id][Component.PRINCIPAL] > 0:
+            continue
+        rows += _waiver_rows(
+            invoice_id,
+            balances[invoice_id],
+            (Component.COSTS, Component.INTEREST),
+            on,
+            actor=actor,
+            reason=f"principal settled by {trigger}; remaining charges waived "
+            "(creditor setting)",
+        )
+    LedgerEntry.objects.bulk_create(rows)
+    return rows
+
+
+WAIVABLE = {Kind.FEE: Component.COSTS, Kind.INTEREST: Component.INTEREST}
+
+
+@transaction.atomic
+def charges_waive(
+    *,
+    invoice: Invoice,
+    actor: str,
+    reason: str,
+    kinds=(Kind.FEE, Kind.INTEREST),
+    on: date | None = None,
+) -> list[LedgerEntry]:
+    """Waive a claim's open fees and/or interest: negative `waiver` rows.
+
+    An explicit act with who and why; a claim left with nothing open is settled
+    and its case closed like a paid one.
+    """
+    if not reason.strip():
+        raise LedgerError("A waiver needs a reason.")
+    unknown = set(kinds) - set(WAIVABLE)
+    if unknown:
+        raise LedgerError(f"Only fees and interest can be waived, not {unknown}.")
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    on = on or invoice.creditor.local_today()
+    balances = component_balances([invoice.id])[invoice.id]
+    rows = _waiver_rows(
+        invoice.id,
+        balances,
+        [WAIVABLE[kind] for kind in kinds],
+        on,
+        actor=actor,
+        reason=reason,
+    )
+    LedgerEntry.objects.bulk_create(rows)
+    _apply_to_invoices([invoice.id], on, actor)
+    logger.info("claim %s: %d charges waived", invoice.pk, len(rows))
+    return rows
+
+
+@transaction.atomic
+def claim_write_off(
+    *, invoice: Invoice, actor: str, reason: str, on: date | None = None
+) -> list[LedgerEntry]:
+    """Write off everything open on a claim and close its case as written off."""
+    from dunning.models import Case
+    from dunning.services import case_transition
+
+    if not reason.strip():
+        raise LedgerError("A write-off needs a reason.")
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status != Invoice.Status.OPEN:
+        raise LedgerError(f"Claim {invoice.number} is not open.")
+    on = on or invoice.creditor.local_today()
+    balances = component_balances([invoice.id])[invoice.id]
+    rows = [
+        LedgerEntry(
+            invoice_id=invoice.id,
+            kind=Kind.WRITE_OFF,
+            component=component,
+            amount=-owed,
+            booked_on=on,
+            actor=actor,
+            reason=reason[:300],
+        )
+        for component, owed in balances.items()
+        if owed > 0
+    ]
+    LedgerEntry.objects.bulk_create(rows)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        open_amount=ZERO, status=Invoice.Status.WRITTEN_OFF, settled_on=on
+    )
+    case = Case.objects.filter(invoice_id=invoice.id, state__in=Case.LIVE).first()
+    if case is not None:
+        case_transition(
+            case_id=case.pk, transition="write_off", actor=actor, description=reason
+        )
+    return rows
 
 
 @transaction.atomic
@@ -253,33 +431,65 @@ def credit_note_post(
     issued_on: date,
     actor: str,
     reason: str = "",
+    status: str = CreditNote.Status.POSTED,
 ) -> CreditNote:
-    """Post a credit note against one claim; it reduces the principal only."""
+    """Post a credit note against one claim; it reduces the principal only.
+
+    Only a posted note counts: one recorded as a draft or cancelled (`status`) is
+    kept for reference without a ledger row, and posting a draft later (the same
+    external id) books it then. A note that clears the claim settles it like a
+    payment: status credited, case closed.
+    """
     _check_currency(currency, invoice)
     amount = round_money(amount, invoice.currency)
-    existing = CreditNote.objects.filter(
-        creditor=invoice.creditor, external_id=external_id
-    ).first()
-    if existing:
+    if amount <= 0:
+        raise LedgerError(f"Credit note {external_id}: the amount must be positive.")
+    existing = (
+        CreditNote.objects.select_for_update()
+        .filter(creditor=invoice.creditor, external_id=external_id)
+        .first()
+    )
+    if existing and (
+        existing.status != CreditNote.Status.DRAFT or status == CreditNote.Status.DRAFT
+    ):
         return existing
+    if status != CreditNote.Status.POSTED:
+        return CreditNote.objects.create(
+            creditor=invoice.creditor,
+            customer=invoice.customer,
+            invoice=invoice,
+            external_id=external_id,
+            amount=amount,
+            currency=invoice.currency,
+            issued_on=issued_on,
+            status=status,
+            reason=reason,
+        )
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    principal = component_balances([invoice.id])[invoice.id][Component.PRINCIPAL]
+    balances = component_balances([invoice.id])
+    principal = balances[invoice.id][Component.PRINCIPAL]
     if amount > principal:
         raise LedgerError(
             f"Credit note {external_id} ({amount}) exceeds the open principal "
             f"of claim {invoice.number} ({principal})."
         )
-    note = CreditNote.objects.create(
-        creditor=invoice.creditor,
-        customer=invoice.customer,
-        invoice=invoice,
-        external_id=external_id,
-        amount=amount,
-        currency=invoice.currency,
-        issued_on=issued_on,
-        status=CreditNote.Status.POSTED,
-        reason=reason,
-    )
+    if existing:
+        note = existing
+        note.amount, note.issued_on = amount, issued_on
+        note.status, note.reason = CreditNote.Status.POSTED, reason or note.reason
+        note.save(update_fields=["amount", "issued_on", "status", "reason"])
+    else:
+        note = CreditNote.objects.create(
+            creditor=invoice.creditor,
+            customer=invoice.customer,
+            invoice=invoice,
+            external_id=external_id,
+            amount=amount,
+            currency=invoice.currency,
+            issued_on=issued_on,
+            status=CreditNote.Status.POSTED,
+            reason=reason,
+        )
     LedgerEntry.objects.create(
         invoice=invoice,
         kind=Kind.CREDIT,
@@ -290,6 +500,15 @@ def credit_note_post(
         actor=actor,
         reason=reason or f"credit note {external_id}",
     )
+    balances[invoice.id][Component.PRINCIPAL] -= amount
+    if invoice.creditor.waive_charges_after_principal:
+        _waive_after_principal(
+            [invoice.id],
+            balances,
+            issued_on,
+            actor=actor,
+            trigger=f"credit note {external_id}",
+        )
     settled = _apply_to_invoices([invoice.id], issued_on, actor)
     if settled:
         Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.CREDITED)

@@ -3,6 +3,11 @@
 This is the rule-based policy ("rules-v1"). Every answer carries the reason it was
 chosen and the scores of the alternatives, so that it can be explained afterwards.
 The learned policies of a later version plug in beside it with the same output.
+
+A manager's rule (`rules.engine.RuleOutcome`, passed as `rule`) narrows the
+answers: it restricts or prefers channels, sets or caps the tone and chooses the
+payment options. Consent, a usable address and the step's tone floor still win
+over a rule.
 """
 
 from dataclasses import dataclass, field
@@ -71,13 +76,22 @@ def _age_band(customer: Customer, on: date) -> str:
     return "60+"
 
 
-def choose_channel(customer: Customer, items: list[DueItem], action: str) -> Choice:
+def choose_channel(
+    customer: Customer, items: list[DueItem], action: str, rule=None
+) -> Choice:
     """Consent and a usable address first, then the plan's order and the cost."""
     allowed: list[str] = []
     for item in sorted(items, key=lambda i: -ACTION_SEVERITY.index(i.step.action)):
         for channel in item.step.channels:
             if channel not in allowed:
                 allowed.append(channel)
+    only = list(rule.channels) if rule is not None else []
+    if only:
+        # The rule's channels replace the plan's: kept in the plan's order,
+        # then those the plan does not list.
+        allowed = [c for c in allowed if c in only] + [
+            c for c in only if c not in allowed
+        ]
 
     scores = {}
     reachable = []
@@ -93,8 +107,17 @@ def choose_channel(customer: Customer, items: list[DueItem], action: str) -> Cho
         reachable.append(channel)
 
     if not reachable:
-        return Choice("", "no allowed channel has both consent and an address", scores)
+        why = "no allowed channel has both consent and an address"
+        if only:
+            why = f"{rule.label} allows only {', '.join(only)}; {why}"
+        return Choice("", why, scores)
 
+    preferred = rule.preferred_channel if rule is not None else ""
+    if preferred and preferred in reachable:
+        return Choice(preferred, f"{rule.label} prefers {preferred}", scores)
+    if only and len(reachable) == 1:
+        why = f"{rule.label} allows only {', '.join(only)}; {reachable[0]} is reachable"
+        return Choice(reachable[0], why, scores)
     if action in (Step.Action.FINAL_NOTICE, Step.Action.HANDOVER) and (
         Channel.LETTER in reachable
     ):
@@ -111,7 +134,9 @@ def choose_channel(customer: Customer, items: list[DueItem], action: str) -> Cho
     return Choice(best, f"{best} is the plan's first reachable channel", scores)
 
 
-def choose_tone(customer: Customer, items: list[DueItem], action: str) -> Choice:
+def choose_tone(
+    customer: Customer, items: list[DueItem], action: str, rule=None
+) -> Choice:
     floor = Tone.EMPATHETIC
     for item in items:
         floor = firmer_tone(floor, item.step.tone_floor)
@@ -122,6 +147,11 @@ def choose_tone(customer: Customer, items: list[DueItem], action: str) -> Choice
         base, why = Tone.NEUTRAL, "business customers get a neutral tone"
     else:
         base, why = Tone.EMPATHETIC, "a consumer's first contacts are empathetic"
+    if rule is not None and rule.tone:
+        base, why = rule.tone, f"{rule.label} sets the tone {rule.tone}"
+    cap = rule.tone_cap if rule is not None else ""
+    if cap and TONE_ORDER.index(base) > TONE_ORDER.index(cap):
+        base, why = cap, f"{why}, capped at {cap} by {rule.label}"
 
     tone = firmer_tone(base, floor)
     if tone != base:
@@ -133,7 +163,7 @@ def choose_tone(customer: Customer, items: list[DueItem], action: str) -> Choice
 
 
 def choose_payment_options(
-    customer: Customer, items: list[DueItem], on: date
+    customer: Customer, items: list[DueItem], on: date, rule=None
 ) -> Choice:
     """Methods ordered by how likely this kind of debtor is to use them."""
     total = sum((i.open_amount for i in items), Decimal(0))
@@ -154,6 +184,13 @@ def choose_payment_options(
     if customer.kind == Customer.Kind.CONSUMER and total >= INSTALMENT_THRESHOLD:
         options.append("instalments")
         why += f"; instalments offered from {INSTALMENT_THRESHOLD} open"
+    chosen = list(rule.payment_options) if rule is not None else []
+    if chosen:
+        # The rule decides which options; the ranking above decides the order.
+        options = [o for o in options if o in chosen] + [
+            o for o in chosen if o not in options
+        ]
+        why = f"{rule.label} offers {', '.join(chosen)}; ranked as {why}"
     return Choice(options, why, scores)
 
 
@@ -187,15 +224,20 @@ def choose_send_time(customer: Customer, on: date, now: datetime) -> Choice:
 
 
 def decide(
-    customer: Customer, items: list[DueItem], on: date, now: datetime
+    customer: Customer, items: list[DueItem], on: date, now: datetime, rule=None
 ) -> Decision:
-    """The rule-based decision for one debtor's actions due on `on` (unsaved)."""
+    """The rule-based decision for one debtor's actions due on `on` (unsaved).
+
+    `rule` is the outcome of the manager's rules for these claims (or None when
+    no rule engine was asked); the rule that matched and why the others did not
+    are kept in `reasons["rule"]` and `scores["rules"]`.
+    """
     action = max((i.step.action for i in items), key=ACTION_SEVERITY.index)
-    channel = choose_channel(customer, items, action)
-    tone = choose_tone(customer, items, action)
-    options = choose_payment_options(customer, items, on)
+    channel = choose_channel(customer, items, action, rule)
+    tone = choose_tone(customer, items, action, rule)
+    options = choose_payment_options(customer, items, on, rule)
     send_time = choose_send_time(customer, on, now)
-    return Decision(
+    decision = Decision(
         customer=customer,
         action=action,
         channel=channel.value,
@@ -218,3 +260,7 @@ def decide(
         },
         policy=POLICY,
     )
+    if rule is not None:
+        decision.reasons["rule"] = rule.reason()
+        decision.scores["rules"] = rule.as_json()
+    return decision

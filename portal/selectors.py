@@ -7,7 +7,7 @@ from django.db.models import Sum
 
 from core.money import ZERO
 from payments.models import Invoice, LedgerEntry
-from payments.selectors import ClaimBreakdown, claim_breakdown
+from payments.selectors import ClaimBreakdown, claim_breakdowns
 from portal.models import Checkout
 
 
@@ -31,16 +31,16 @@ class CurrencyGroup:
 
 def open_claims_by_currency(customer) -> list[CurrencyGroup]:
     """Open claims of a customer, oldest due first, grouped by currency."""
-    invoices = Invoice.objects.filter(
-        customer=customer, status=Invoice.Status.OPEN, open_amount__gt=0
-    ).order_by("currency", "due_on", "id")
+    invoices = list(
+        Invoice.objects.filter(
+            customer=customer, status=Invoice.Status.OPEN, open_amount__gt=0
+        ).order_by("currency", "due_on", "id")
+    )
+    breakdowns = claim_breakdowns(invoices)
     groups: dict[str, CurrencyGroup] = {}
     for invoice in invoices:
-        # TODO: one query per claim; use a bulk breakdown once payments.selectors
-        # offers one for a list of claims.
-        breakdown = claim_breakdown(invoice)
         group = groups.setdefault(invoice.currency, CurrencyGroup(invoice.currency))
-        group.claims.append(OpenClaim(invoice, breakdown))
+        group.claims.append(OpenClaim(invoice, breakdowns[invoice.id]))
     return list(groups.values())
 
 

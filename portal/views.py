@@ -161,6 +161,7 @@ def _claim_rows(group, language: str, t: dict) -> list[dict]:
                     if shown
                 ],
                 "open": _money(breakdown.open, invoice.currency, language),
+                "interest_note": breakdown.interest_text(language),
             }
         )
     return rows

@@ -107,3 +107,41 @@ def test_taiwan_portfolio_imports_and_a_run_completes(taiwan_file):
     )
     sent = dispatch_due(message_ids=sample)
     assert sent["total"]["sent"] == 200
+
+
+def test_paying_through_the_link_in_the_email_stops_all_later_messages(
+    ibm_portfolio, client
+):
+    """The debtor opens the e-mailed link, pays everything; later runs skip them."""
+    import re
+
+    run("2013-07-15")
+    email = Message.objects.filter(channel="email", status="sent").first()
+    token = re.search(r"/p/([A-Za-z0-9_-]+)/", email.body).group(1)
+    customer = email.customer
+    open_ids = list(
+        Invoice.objects.filter(customer=customer, status="open").values_list(
+            "id", flat=True
+        )
+    )
+    page = client.get(f"/p/{token}/")
+    assert page.status_code == 200
+    assert email.items.first().invoice.number in page.content.decode()
+
+    checkout = client.post(f"/p/{token}/pay/", {"currency": "USD", "claims": open_ids})
+    reference = checkout["Location"].rstrip("/").rsplit("/", 1)[-1]
+    confirm = client.post(
+        checkout["Location"], {"action": "confirm", "reference": reference}
+    )
+    assert confirm.status_code == 302
+
+    assert not Invoice.objects.filter(customer=customer, status="open").exists()
+    states = set(Case.objects.filter(customer=customer).values_list("state", flat=True))
+    assert states == {Case.State.CLOSED_PAID}
+
+    later = [run(day) for day in ("2013-07-29", "2013-08-12", "2013-08-26")]
+
+    assert sum(sum(s["messages"].values()) for s in later) > 0
+    assert not Message.objects.filter(
+        customer=customer, action_date__gt=date(2013, 7, 15)
+    ).exists()

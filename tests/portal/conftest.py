@@ -76,16 +76,36 @@ def charge_fee(case, *, position: int, taken_on: date):
     return Decimal(step.fee)
 
 
-def book_interest(invoice, amount: str, *, booked_on: date):
-    """Interest on late payment, booked on the ledger."""
+def book_interest(invoice, amount: str, *, first_day: date, booked_on: date, rate):
+    """Interest on late payment on the whole principal, booked on the ledger."""
+    from payments.interest import ACT_365, Accrual, Segment
     from payments.models import Invoice, LedgerEntry
 
+    segment = Segment(
+        first_day=first_day,
+        last_day=booked_on,
+        days=(booked_on - first_day).days + 1,
+        principal=invoice.amount,
+        rate=Decimal(rate),
+        amount=Decimal(amount),
+    )
+    accrual = Accrual(
+        start=first_day,
+        end=booked_on,
+        currency=invoice.currency,
+        day_count=ACT_365,
+        segments=(segment,),
+        total=Decimal(amount),
+    )
     LedgerEntry.objects.create(
         invoice=invoice,
         kind=LedgerEntry.Kind.INTEREST,
         component=LedgerEntry.Component.INTEREST,
         amount=Decimal(amount),
         booked_on=booked_on,
+        accrued_from=first_day,
+        accrued_to=booked_on,
+        details=accrual.as_json(),
         actor="test",
     )
     Invoice.objects.filter(pk=invoice.pk).update(
