@@ -10,12 +10,14 @@ import simple_history
 
 from customers.models import Creditor
 from dunning.models import Plan, Step
+from messaging.models import MessageTemplate
 from payments.models import (
     CompensationTier,
     InterestRegime,
     ReferenceRate,
     ReferenceRateValue,
 )
+from rules.models import Condition, Rule, RuleSet
 
 TRACKED = [
     Plan,
@@ -25,6 +27,10 @@ TRACKED = [
     CompensationTier,
     ReferenceRate,
     ReferenceRateValue,
+    MessageTemplate,
+    RuleSet,
+    Rule,
+    Condition,
 ]
 
 for _model in TRACKED:

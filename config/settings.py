@@ -147,7 +147,9 @@ LETTER_FILE_PATH = OUTBOX_DIR / "letters"
 PORTAL_LINK_DAYS = env_int("PORTAL_LINK_DAYS", 60)
 # The payment provider of the debtor page; the built-in test provider only
 # where nobody can mistake it for real money.
-PORTAL_PAYMENT_PROVIDER = env_str("PORTAL_PAYMENT_PROVIDER") or ("test" if DEBUG else "")
+PORTAL_PAYMENT_PROVIDER = env_str("PORTAL_PAYMENT_PROVIDER") or (
+    "test" if DEBUG else ""
+)
 
 Q_CLUSTER = {
     "name": "dunning",

@@ -27,6 +27,7 @@ from core.calendar import effective_due_date
 from core.money import ZERO
 from customers.models import Creditor
 from dunning.models import Case, CaseStep, Plan, Run, Step
+from dunning.services import cases_resume_due
 from messaging.models import Message, MessageItem
 from payments import charges
 from payments.models import Invoice, LedgerEntry
@@ -54,6 +55,7 @@ class RunStats:
     fees_count: int = 0
     fees_by_currency: defaultdict = field(default_factory=lambda: defaultdict(Decimal))
     message_ids: list = field(default_factory=list)
+    resumed: Counter = field(default_factory=Counter)
     dates: set = field(default_factory=set)
     held_for_review: int = 0
     steps_skipped: Counter = field(default_factory=Counter)
@@ -64,6 +66,8 @@ class RunStats:
             "dates": sorted(d.isoformat() for d in self.dates),
             "claims_examined": self.claims_examined,
             "cases_opened": self.cases_opened,
+            "cases_resumed": self.resumed["resumed"],
+            "promises_broken": self.resumed["promises_broken"],
             "steps_taken": dict(sorted(self.steps_taken.items())),
             "steps_skipped": dict(sorted(self.steps_skipped.items())),
             "held_for_review": self.held_for_review,
@@ -146,6 +150,13 @@ def run_dunning(
         for creditor in Creditor.objects.order_by("id"):
             on = run_date or creditor.local_today()
             stats.dates.add(on)
+            # Pauses that ended and promises that broke put cases back in
+            # dunning before the run looks for due steps.
+            with transaction.atomic():
+                resumed = cases_resume_due(
+                    on=on, actor=actor, creditor_ids=[creditor.id]
+                )
+            stats.resumed.update(resumed)
             _run_creditor(creditor, on, now, book, stats, run, actor, batch_size)
 
     if dry_run:

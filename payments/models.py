@@ -112,7 +112,8 @@ class Payment(models.Model):
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.PROTECT, related_name="payments"
     )
-    external_id = models.CharField(max_length=100, null=True, blank=True)
+    # NULL, not "", for payments without an id: the unique constraint skips NULLs.
+    external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
     received_on = models.DateField()

@@ -25,6 +25,9 @@ class PortalLink(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"Link {self.pk} of customer {self.customer_id}"
+
     @staticmethod
     def new_token() -> str:
         # 32 bytes: 256 bits of randomness, URL-safe.
@@ -50,8 +53,13 @@ class Checkout(models.Model):
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
     invoice_ids = models.JSONField(default=list)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING
+    )
     payment = models.ForeignKey(
         "payments.Payment", null=True, blank=True, on_delete=models.PROTECT
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Checkout {self.provider_reference} ({self.status})"

@@ -19,10 +19,10 @@ TRACKED = [
 REASON = "existing row when history began"
 
 
-def baseline(apps, schema_editor):
+def baseline(apps, schema_editor, tracked=TRACKED):
     using = schema_editor.connection.alias
     now = timezone.now()
-    for app_label, name in TRACKED:
+    for app_label, name in tracked:
         model = apps.get_model(app_label, name)
         history = apps.get_model("audit", f"Historical{name}")
         fields = [f.attname for f in model._meta.concrete_fields]
@@ -40,8 +40,8 @@ def baseline(apps, schema_editor):
         )
 
 
-def remove_baseline(apps, schema_editor):
-    for _, name in TRACKED:
+def remove_baseline(apps, schema_editor, tracked=TRACKED):
+    for _, name in tracked:
         history = apps.get_model("audit", f"Historical{name}")
         history.objects.using(schema_editor.connection.alias).filter(
             history_change_reason=REASON

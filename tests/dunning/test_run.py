@@ -57,9 +57,7 @@ def test_running_the_same_date_again_creates_nothing(alice, make_invoice):
     assert LedgerEntry.objects.filter(kind="fee").count() == 1
 
 
-def test_fee_of_a_step_is_charged_once_and_raises_the_open_amount(
-    alice, make_invoice
-):
+def test_fee_of_a_step_is_charged_once_and_raises_the_open_amount(alice, make_invoice):
     """The first notice charges its fee on the ledger and the cached balance."""
     invoice = make_invoice(alice, "100.00", due_on=date(2025, 1, 2))
     run(date(2025, 1, 6))

@@ -22,9 +22,13 @@ class Command(BaseCommand):
         if options["external_id"]:
             matches = list(customers.filter(external_id=options["external_id"])[:2])
             if not matches:
-                raise CommandError(f"no customer with external id {options['external_id']}")
+                raise CommandError(
+                    f"no customer with external id {options['external_id']}"
+                )
             if len(matches) > 1:
-                raise CommandError("the id exists for several creditors: use --creditor")
+                raise CommandError(
+                    "the id exists for several creditors: use --creditor"
+                )
             customer = matches[0]
         else:
             case = (
