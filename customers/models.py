@@ -54,6 +54,7 @@ class Creditor(models.Model):
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
+        limit_choices_to={"replaced_by__isnull": True},
         related_name="+",
         help_text="Plan for claims that no rule assigns; the product default if empty.",
     )

@@ -14,11 +14,15 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 from django_fsm import can_proceed
 from django_fsm_log.admin import StateLogInline
 
@@ -29,7 +33,8 @@ from dunning.filters import (
     CurrentStepFilter,
     search_by_claim,
 )
-from dunning.models import Case, CaseStep, Plan, Promise, Run, Step
+from dunning.models import CallTask, Case, CaseStep, Plan, Promise, Run, Step
+from dunning.plans import StepRow, plan_in_use, revise_plan, step_order_errors
 from payments.admin import ReadOnlyMixin, admin_link, facts_table, messages_list
 from payments.selectors import claim_facts
 from personalisation.admin import pretty_json
@@ -38,7 +43,8 @@ STEP_FIELDS = [
     "position",
     "name",
     "action",
-    "days_after_due",
+    "days",
+    "counts_from",
     "channels",
     "fee",
     "fee_kind",
@@ -82,25 +88,41 @@ class StepForm(forms.ModelForm):
 
 class StepFormSet(forms.BaseInlineFormSet):
     def clean(self):
-        # Checked before the formset's own unique check, whose message names
-        # neither step.
-        seen = {}
+        # The plan's steps as a whole, checked before the formset's own unique
+        # check, whose message names neither step.
+        rows = []
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or not form.cleaned_data:
                 continue
             if self.can_delete and self._should_delete_form(form):
                 continue
-            position = form.cleaned_data.get("position")
-            if position is None:
+            data = form.cleaned_data
+            if data.get("position") is None or data.get("days") is None:
                 continue
-            if position in seen:
-                raise forms.ValidationError(
-                    f"Two steps have position {position} ({seen[position]!r} and "
-                    f"{form.cleaned_data.get('name')!r}); each step needs its own "
-                    "position."
+            rows.append(
+                StepRow(
+                    data["position"],
+                    data.get("name", ""),
+                    data["days"],
+                    data.get("counts_from") or Step.CountsFrom.DUE,
                 )
-            seen[position] = form.cleaned_data.get("name")
+            )
+        errors = step_order_errors(rows)
+        if errors:
+            raise forms.ValidationError(errors)
         super().clean()
+
+    def revised_steps(self) -> list[tuple[int | None, dict]]:
+        """The steps a new version of the plan gets: source step id, fields."""
+        steps = []
+        for form in self.forms:
+            if not form.cleaned_data or self._should_delete_form(form):
+                continue
+            if form.instance.pk is None and not form.has_changed():
+                continue
+            fields = {name: form.cleaned_data[name] for name in STEP_FIELDS}
+            steps.append((form.instance.pk, fields))
+        return sorted(steps, key=lambda pair: pair[1]["position"])
 
 
 class StepInline(admin.TabularInline):
@@ -111,17 +133,105 @@ class StepInline(admin.TabularInline):
     fields = STEP_FIELDS
 
 
+def emptiness_filter(title: str, parameter: str, field: str, empty: str, filled: str):
+    """A list filter on whether `field` is empty (first choice) or filled."""
+
+    class Filter(admin.SimpleListFilter):
+        parameter_name = parameter
+
+        def lookups(self, request, model_admin):
+            return [(parameter_value(empty), empty), (parameter_value(filled), filled)]
+
+        def queryset(self, request, queryset):
+            if self.value() in (None, ""):
+                return queryset
+            is_empty = self.value() == parameter_value(empty)
+            return queryset.filter(**{f"{field}__isnull": is_empty})
+
+    Filter.title = title
+    return Filter
+
+
+def parameter_value(label: str) -> str:
+    return label.lower().replace(" ", "-")
+
+
+CurrentFilter = emptiness_filter(
+    "version", "version", "replaced_by", "Current", "Replaced"
+)
+
+
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "creditor", "is_default", "step_count"]
-    list_filter = ["is_default", "creditor"]
+    list_display = [
+        "name",
+        "version",
+        "version_status",
+        "creditor",
+        "is_default",
+        "step_count",
+        "case_count",
+    ]
+    list_filter = [CurrentFilter, "is_default", "creditor"]
     list_select_related = ["creditor"]
     search_fields = ["name", "description"]
     autocomplete_fields = ["creditor"]
+    readonly_fields = ["version_history"]
     inlines = [StepInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(step_count=Count("steps"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                step_count=Count("steps", distinct=True),
+                case_count=Count("case", distinct=True),
+            )
+        )
+
+    def has_change_permission(self, request, obj=None):
+        # A replaced version is history: its cases run on it unchanged.
+        if obj is not None and not obj.is_current:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not obj.is_current:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        steps = next(fs for fs in formsets if fs.model is Step)
+        if change and steps.has_changed() and plan_in_use(form.instance):
+            # Cases follow this version: the changed steps become a new one.
+            revision = revise_plan(
+                form.instance, steps.revised_steps(), actor=request.user.username
+            )
+            request._plan_revision = revision
+            return
+        super().save_related(request, form, formsets, change)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        revision = getattr(request, "_plan_revision", None)
+        if revision is not None:
+            return f"Changed steps saved as version {revision.version}."
+        return super().construct_change_message(request, form, formsets, add)
+
+    def response_change(self, request, obj):
+        revision = getattr(request, "_plan_revision", None)
+        if revision is None:
+            return super().response_change(request, obj)
+        running = Case.objects.filter(plan=obj, state__in=Case.LIVE).count()
+        self.message_user(
+            request,
+            f"The steps were saved as version {revision.version} of {obj.name!r}: "
+            f"new cases follow it; {running} running case(s) stay on version "
+            f"{obj.version}.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(
+            reverse("admin:dunning_plan_change", args=[revision.pk])
+        )
 
     def save_formset(self, request, form, formset, change):
         if formset.model is Step:
@@ -140,6 +250,41 @@ class PlanAdmin(admin.ModelAdmin):
     @admin.display(description="Steps", ordering="step_count")
     def step_count(self, plan):
         return plan.step_count
+
+    @admin.display(description="Cases", ordering="case_count")
+    def case_count(self, plan):
+        return plan.case_count
+
+    @admin.display(description="Status")
+    def version_status(self, plan):
+        if plan.is_current:
+            return "current"
+        return f"replaced by version {plan.replaced_by.version}"
+
+    @admin.display(description="Versions")
+    def version_history(self, plan):
+        if plan.pk is None:
+            return "-"
+        rows = []
+        versions = [plan.current()]
+        while older := Plan.objects.filter(replaced_by=versions[-1]).first():
+            versions.append(older)
+        for version in versions:
+            cases = Case.objects.filter(plan=version, state__in=Case.LIVE).count()
+            label = f"version {version.version}"
+            if version.pk != plan.pk:
+                label = admin_link(version, label)
+            status = "current" if version.is_current else "replaced"
+            rows.append(
+                format_html(
+                    "<li>{} ({}, {} running case(s), saved {})</li>",
+                    label,
+                    status,
+                    cases,
+                    date_format(localtime(version.created_at), "DATETIME_FORMAT"),
+                )
+            )
+        return format_html("<ul>{}</ul>", mark_safe("".join(rows)))
 
 
 class CaseStateLogInline(StateLogInline):
@@ -257,6 +402,13 @@ CASE_WORK_BY_NAME = {work.name: work for work in CASE_WORK}
 BULK_LIMIT = 1000
 
 
+class CallTaskInline(ReadOnlyMixin, admin.TabularInline):
+    model = CallTask
+    extra = 0
+    fields = ["due_on", "outcome", "note", "done_at", "done_by"]
+    readonly_fields = fields
+
+
 class PromiseInline(admin.TabularInline):
     model = Promise
     extra = 0
@@ -312,7 +464,7 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
                     "invoice",
                     "customer",
                     "creditor",
-                    "plan",
+                    "plan_version",
                     "state",
                     "current_step_label",
                     "last_step_on",
@@ -328,7 +480,7 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "invoice",
         "customer",
         "creditor",
-        "plan",
+        "plan_version",
         "state",
         "current_step_label",
         "last_step_on",
@@ -338,7 +490,7 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "balance",
         "messages",
     ]
-    inlines = [CaseStepInline, PromiseInline, CaseStateLogInline]
+    inlines = [CaseStepInline, CallTaskInline, PromiseInline, CaseStateLogInline]
 
     def _facts(self, case: Case) -> dict:
         if not hasattr(case, "_claim_facts"):
@@ -348,6 +500,18 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="Claim", ordering="invoice__number")
     def claim(self, case):
         return case.invoice.number
+
+    @admin.display(description="Plan")
+    def plan_version(self, case):
+        plan = case.plan
+        status = (
+            "the current version"
+            if plan.is_current
+            else f"replaced by version {plan.current().version} for new cases"
+        )
+        return format_html(
+            "{} version {} ({})", admin_link(plan, plan.name), plan.version, status
+        )
 
     @admin.display(description="Current step", ordering="current_step__position")
     def current_step_label(self, case):
@@ -529,3 +693,103 @@ class RunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="Summary")
     def summary_json(self, run):
         return pretty_json(run.summary)
+
+
+class CallOutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(choices=CallTask.Outcome.choices)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+CallTaskOpenFilter = emptiness_filter("status", "status", "done_at", "Open", "Done")
+
+
+@admin.register(CallTask)
+class CallTaskAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The clerks' call list: calls the plans ask for, recorded one by one."""
+
+    list_display = [
+        "due_on",
+        "claim",
+        "customer",
+        "phone",
+        "step",
+        "outcome",
+        "done_by",
+    ]
+    list_filter = [CallTaskOpenFilter, "outcome", "due_on"]
+    list_select_related = ["case__invoice", "case__customer", "case_step__step"]
+    search_fields = ["case__invoice__number", "case__customer__name"]
+    actions = ["record_outcome"]
+    fields = [
+        "case",
+        "due_on",
+        "phone",
+        "step",
+        "outcome",
+        "note",
+        "done_at",
+        "done_by",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Claim", ordering="case__invoice__number")
+    def claim(self, task):
+        return admin_link(task.case, task.case.invoice.number)
+
+    @admin.display(description="Customer", ordering="case__customer__name")
+    def customer(self, task):
+        return task.case.customer.name
+
+    @admin.display(description="Phone")
+    def phone(self, task):
+        return task.case.customer.phone or "-"
+
+    @admin.display(description="Step")
+    def step(self, task):
+        step = task.case_step.step
+        return f"#{step.position} {step.name}"
+
+    def has_work_case_permission(self, request) -> bool:
+        return request.user.has_perm("dunning.work_case")
+
+    @admin.action(
+        description="Record the call for the selected tasks",
+        permissions=["work_case"],
+    )
+    def record_outcome(self, request, queryset):
+        form = CallOutcomeForm(request.POST if "apply" in request.POST else None)
+        if not form.is_bound or not form.is_valid():
+            return TemplateResponse(
+                request,
+                "admin/dunning/case/bulk_work.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.opts,
+                    "title": f"Record the call: {queryset.count()} task(s)",
+                    "intro": "Calls already recorded are left as they were.",
+                    "form": form,
+                    "action": "record_outcome",
+                    "selected": request.POST.getlist(
+                        admin.helpers.ACTION_CHECKBOX_NAME
+                    ),
+                    "select_across": request.POST.get("select_across", "0"),
+                    "index": request.POST.get("index", "0"),
+                },
+            )
+        recorded = 0
+        for task in queryset.filter(done_at__isnull=True):
+            services.call_task_record(
+                task_id=task.pk,
+                outcome=form.cleaned_data["outcome"],
+                note=form.cleaned_data["note"],
+                actor=request.user,
+            )
+            recorded += 1
+        skipped = queryset.count() - recorded
+        self.message_user(
+            request,
+            f"Recorded {recorded} call(s); {skipped} already recorded left as they "
+            "were.",
+            messages.SUCCESS,
+        )
+        return None

@@ -36,10 +36,20 @@ class Plan(models.Model):
         default=False, help_text="The product-wide plan for claims no rule assigns"
     )
     description = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    replaced_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="replaces",
+        help_text="The version that took over when this one's steps were changed",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "-version"]
         constraints = [
             models.UniqueConstraint(
                 fields=["is_default"],
@@ -49,7 +59,18 @@ class Plan(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.name if self.version == 1 else f"{self.name} (v{self.version})"
+
+    @property
+    def is_current(self) -> bool:
+        return self.replaced_by_id is None
+
+    def current(self) -> "Plan":
+        """The version that new cases of this plan follow."""
+        plan = self
+        while plan.replaced_by_id is not None:
+            plan = plan.replaced_by
+        return plan
 
 
 class Step(models.Model):
@@ -58,13 +79,22 @@ class Step(models.Model):
         NOTICE = "notice", "Dunning notice"
         FINAL_NOTICE = "final_notice", "Final notice"
         HANDOVER = "handover", "Hand over to collection agency"
+        CALL = "call", "Call task for a clerk"
+
+    class CountsFrom(models.TextChoices):
+        DUE = "due", "the effective due date"
+        PREVIOUS = "previous", "the previous step"
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=100)
     action = models.CharField(max_length=20, choices=Action.choices)
-    days_after_due = models.SmallIntegerField(
-        help_text="Days after the effective due date; negative for a pre-due note"
+    days = models.SmallIntegerField(
+        help_text="Days after the effective due date (negative for a note before "
+        "it) or after the previous step, as 'counts from' says"
+    )
+    counts_from = models.CharField(
+        max_length=10, choices=CountsFrom.choices, default=CountsFrom.DUE
     )
     channels = models.JSONField(
         default=list,
@@ -128,7 +158,19 @@ class Step(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.plan.name} #{self.position} {self.name}"
+        return f"{self.plan} #{self.position} {self.name}"
+
+    @property
+    def offset(self) -> int:
+        """Nominal days after the effective due date (see `dunning.plans`)."""
+        if getattr(self, "_offset", None) is None:
+            from dunning.plans import plan_offsets
+
+            steps = list(self.plan.steps.order_by("position"))
+            for step, offset in zip(steps, plan_offsets(steps), strict=True):
+                if step.pk == self.pk:
+                    self._offset = offset
+        return self._offset
 
     def fee_for(self, open_principal: Decimal, currency: str) -> Decimal:
         """The fee this step charges on a claim, rounded to the currency."""
@@ -333,3 +375,34 @@ class Promise(models.Model):
 
     def __str__(self) -> str:
         return f"Promise of {self.amount} {self.currency} by {self.promised_on}"
+
+
+class CallTask(models.Model):
+    """A call a plan step asks a clerk to make; open until the clerk records it."""
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", "Reached: talked about the claim"
+        PROMISED = "promised", "Reached: promised to pay"
+        DISPUTED = "disputed", "Reached: disputes the claim"
+        NOT_REACHED = "not_reached", "Not reached"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="call_tasks")
+    case_step = models.OneToOneField(
+        CaseStep, on_delete=models.PROTECT, related_name="call_task"
+    )
+    due_on = models.DateField(help_text="Creditor-local date the call is due")
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
+    note = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [models.Index(fields=["done_at", "due_on"], name="calltask_open")]
+
+    def __str__(self) -> str:
+        return f"Call for case {self.case_id} due {self.due_on}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.done_at is None

@@ -14,7 +14,7 @@ import logging
 import time as clock
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
@@ -26,7 +26,8 @@ from django_fsm_log.models import StateLog
 from core.calendar import effective_due_date
 from core.money import ZERO
 from customers.models import Creditor
-from dunning.models import Case, CaseStep, Plan, Run, Step
+from dunning.models import CallTask, Case, CaseStep, Plan, Run, Step
+from dunning.plans import annotate_offsets, step_due_on
 from dunning.services import cases_resume_due
 from messaging.models import Message, MessageItem
 from payments import charges
@@ -59,6 +60,7 @@ class RunStats:
     dates: set = field(default_factory=set)
     held_for_review: int = 0
     steps_skipped: Counter = field(default_factory=Counter)
+    call_tasks: int = 0
 
     def as_json(self, run_date, seconds: float, dispatched: dict) -> dict:
         return {
@@ -72,6 +74,7 @@ class RunStats:
             "steps_skipped": dict(sorted(self.steps_skipped.items())),
             "held_for_review": self.held_for_review,
             "messages": dict(sorted(self.messages.items())),
+            "call_tasks": self.call_tasks,
             "fees_charged": {
                 "count": self.fees_count,
                 "by_currency": {
@@ -91,10 +94,12 @@ class PlanBook:
         self.steps: dict[int, list[Step]] = defaultdict(list)
         for step in Step.objects.select_related("plan").order_by("plan_id", "position"):
             self.steps[step.plan_id].append(step)
+        for steps in self.steps.values():
+            annotate_offsets(steps)
         self.default = Plan.objects.filter(is_default=True).first()
-        days = [s.days_after_due for steps in self.steps.values() for s in steps]
+        offsets = [s.offset for steps in self.steps.values() for s in steps]
         # How many days before the due date a pre-due note may go out.
-        self.lookahead = max([0] + [-d for d in days])
+        self.lookahead = max([0] + [-d for d in offsets])
 
     def plan_for(self, creditor: Creditor) -> Plan:
         plan = creditor.default_plan or self.default
@@ -115,13 +120,11 @@ class PlanBook:
 
 
 def _step_is_due(case: Case, step: Step, previous: Step | None, late_days: int, on):
-    if late_days < step.days_after_due:
-        return False
-    if previous is not None and case.last_step_on is not None:
-        gap = step.days_after_due - previous.days_after_due
-        if (on - case.last_step_on).days < gap:
-            return False
-    return True
+    effective_due = on - timedelta(days=late_days)
+    due = step_due_on(
+        step, previous, effective_due=effective_due, last_step_on=case.last_step_on
+    )
+    return due <= on
 
 
 def _message_key(channel: str, case_steps: list[CaseStep]) -> str:
@@ -201,8 +204,6 @@ def run_dunning(
 
 
 def _candidates(creditor: Creditor, on: date, book: PlanBook):
-    from datetime import timedelta
-
     return Invoice.objects.filter(
         creditor=creditor,
         status=Invoice.Status.OPEN,
@@ -396,7 +397,28 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids):
         increases[row.invoice_id] += row.amount
     _apply_in_groups(taken, increases, on)
 
-    _plan_messages(creditor, on, now, taken, case_steps, stats, run)
+    # A call step puts a task in the clerks' list instead of a message.
+    calls = [
+        (row, case_step)
+        for row, case_step in zip(taken, case_steps, strict=True)
+        if row[2].action == Step.Action.CALL
+    ]
+    if calls:
+        CallTask.objects.bulk_create(
+            CallTask(case=case, case_step=case_step, due_on=on)
+            for (_, case, _), case_step in calls
+        )
+        stats.call_tasks += len(calls)
+        called = {case_step.pk for _, case_step in calls}
+        kept = [
+            (row, case_step)
+            for row, case_step in zip(taken, case_steps, strict=True)
+            if case_step.pk not in called
+        ]
+        taken = [row for row, _ in kept]
+        case_steps = [case_step for _, case_step in kept]
+    if taken:
+        _plan_messages(creditor, on, now, taken, case_steps, stats, run)
 
 
 def _apply_in_groups(taken, increases: dict[int, Decimal], on) -> None:

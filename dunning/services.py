@@ -4,12 +4,13 @@ import logging
 from datetime import date
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed
 
 from core.money import round_money
-from dunning.models import Case, Promise
+from dunning.models import CallTask, Case, Promise
 
 logger = logging.getLogger(__name__)
 
@@ -318,3 +319,26 @@ def cases_resume_due(*, on: date, actor, creditor_ids=None) -> dict:
             "promises kept %d, broken %d; cases resumed %d", kept, broken, resumed
         )
     return {"promises_kept": kept, "promises_broken": broken, "resumed": resumed}
+
+
+@transaction.atomic
+def call_task_record(*, task_id: int, outcome: str, note: str, actor) -> CallTask:
+    """A clerk records the call a plan step asked for; the task is then done.
+
+    Recording never changes the case: a promise or a dispute heard on the phone
+    is entered as case work, where its own rules apply.
+    """
+    task = CallTask.objects.select_for_update().get(pk=task_id)
+    if task.done_at is not None:
+        raise ValidationError(
+            f"This call was already recorded by {task.done_by} on "
+            f"{timezone.localtime(task.done_at):%Y-%m-%d %H:%M}."
+        )
+    if outcome not in CallTask.Outcome.values:
+        raise ValidationError(f"Unknown call outcome {outcome!r}.")
+    task.outcome = outcome
+    task.note = note.strip()
+    task.done_at = timezone.now()
+    task.done_by = actor_label(actor)
+    task.save(update_fields=["outcome", "note", "done_at", "done_by"])
+    return task

@@ -108,6 +108,7 @@ class MessageTemplate(models.Model):
         null=True,
         blank=True,
         on_delete=models.CASCADE,
+        limit_choices_to={"plan__replaced_by__isnull": True},
         related_name="message_templates",
         help_text="Empty: every step with this action",
     )

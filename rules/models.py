@@ -96,6 +96,7 @@ class Rule(models.Model):
         null=True,
         blank=True,
         on_delete=models.PROTECT,
+        limit_choices_to={"replaced_by__isnull": True},
         help_text="Plan for a claim whose case opens now (existing cases keep theirs)",
     )
     tone = models.CharField(

@@ -155,15 +155,15 @@ def _step_label(step) -> str:
 
 
 def _next_step_on(invoice, case, step, previous) -> date:
+    from dunning.plans import step_due_on
+
     creditor = invoice.creditor
     effective = effective_due_date(
         invoice.due_on, creditor.country, creditor.subdivision
     )
-    on = effective + timedelta(days=step.days_after_due)
-    if previous is not None and case.last_step_on is not None:
-        gap = step.days_after_due - previous.days_after_due
-        on = max(on, case.last_step_on + timedelta(days=gap))
-    return on
+    return step_due_on(
+        step, previous, effective_due=effective, last_step_on=case.last_step_on
+    )
 
 
 def simulate(
@@ -267,7 +267,12 @@ def simulate(
         if result.outcome.hold:
             result.treatment = "held"
             continue
-        result.treatment = "skipped" if result.outcome.skip_step else "step"
+        if result.outcome.skip_step:
+            result.treatment = "skipped"
+        elif step.action == step.Action.CALL:
+            result.treatment = "call task"
+        else:
+            result.treatment = "step"
         result.fee = (
             ZERO
             if result.outcome.waive_fee or result.outcome.skip_step

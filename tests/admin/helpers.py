@@ -1,5 +1,6 @@
 """Cases, steps and messages built directly, as the dunning run would leave them."""
 
+import json
 from datetime import UTC, date, datetime
 
 from dunning.models import Case, CaseStep, Plan
@@ -104,3 +105,48 @@ def assert_bounded_changelist(client, url, add, assert_max_num_queries, most=15)
     assert response.context["cl"].result_count == 50
     # Every row is on the page: nothing was hidden to keep the count down.
     assert len(response.context["cl"].result_list) == 50
+
+
+def plan_change_data(plan, changes=None, extra_steps=()):
+    """The plan change form as the admin posts it, with step fields changed.
+
+    `changes` maps a step's position to the fields to post differently.
+    """
+    steps = list(plan.steps.order_by("position"))
+    data = {
+        "name": plan.name,
+        "description": plan.description,
+        "creditor": plan.creditor_id or "",
+        "steps-TOTAL_FORMS": str(len(steps) + len(extra_steps)),
+        "steps-INITIAL_FORMS": str(len(steps)),
+        "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000",
+    }
+    if plan.is_default:
+        data["is_default"] = "on"
+    forms = []
+    for step in steps:
+        values = {
+            "id": step.pk,
+            "plan": plan.pk,
+            "position": step.position,
+            "name": step.name,
+            "action": step.action,
+            "days": step.days,
+            "counts_from": step.counts_from,
+            "channels": json.dumps(step.channels),
+            "fee": step.fee,
+            "fee_kind": step.fee_kind,
+            "fee_percent": step.fee_percent,
+            "fee_minimum": step.fee_minimum or "",
+            "fee_maximum": step.fee_maximum or "",
+            "tone_floor": step.tone_floor,
+            "minimum_amount": step.minimum_amount,
+            "payment_days": step.payment_days,
+        }
+        values.update((changes or {}).get(step.position, {}))
+        forms.append(values)
+    forms += list(extra_steps)
+    for n, values in enumerate(forms):
+        data.update({f"steps-{n}-{key}": value for key, value in values.items()})
+    return data

@@ -1,4 +1,3 @@
-import json
 from datetime import date
 
 import pytest
@@ -8,6 +7,7 @@ from dunning.models import Case, Plan, Run, Step
 from tests.admin.helpers import (
     assert_bounded_changelist,
     open_case,
+    plan_change_data,
     send_message,
     take_step,
 )
@@ -31,7 +31,8 @@ def plan_form(*steps, name="Gentle") -> dict:
             "position": "1",
             "name": "Reminder",
             "action": "reminder",
-            "days_after_due": "3",
+            "days": "3",
+            "counts_from": "due",
             "channels": '["email"]',
             "fee": "0",
             "fee_kind": "fixed",
@@ -54,7 +55,7 @@ def test_a_manager_creates_a_plan_with_steps(admin_client):
         url,
         plan_form(
             {"channels": '["sms", "email"]'},
-            {"position": "2", "name": "Notice", "days_after_due": "14"},
+            {"position": "2", "name": "Notice", "days": "14"},
         ),
     )
 
@@ -210,37 +211,10 @@ def test_a_run_shows_its_summary(admin_client):
 def test_a_manager_swaps_two_steps(admin_client):
     """Exchanging positions saves, though each position is unique per plan."""
     plan = Plan.objects.get(name="Standard")
-    steps = list(plan.steps.order_by("position"))
-    data = {
-        "name": plan.name,
-        "description": plan.description,
-        "creditor": "",
-        "is_default": "on",
-        "steps-TOTAL_FORMS": str(len(steps)),
-        "steps-INITIAL_FORMS": str(len(steps)),
-        "steps-MIN_NUM_FORMS": "0",
-        "steps-MAX_NUM_FORMS": "1000",
-    }
-    swap = {2: 3, 3: 2}
-    for n, step in enumerate(steps):
-        values = {
-            "id": step.pk,
-            "plan": plan.pk,
-            "position": swap.get(step.position, step.position),
-            "name": step.name,
-            "action": step.action,
-            "days_after_due": step.days_after_due,
-            "channels": json.dumps(step.channels),
-            "fee": step.fee,
-            "fee_kind": step.fee_kind,
-            "fee_percent": step.fee_percent,
-            "fee_minimum": step.fee_minimum or "",
-            "fee_maximum": step.fee_maximum or "",
-            "tone_floor": step.tone_floor,
-            "minimum_amount": step.minimum_amount,
-            "payment_days": step.payment_days,
-        }
-        data.update({f"steps-{n}-{key}": value for key, value in values.items()})
+    # The moved steps take the days of their new places.
+    data = plan_change_data(
+        plan, {2: {"position": 3, "days": 28}, 3: {"position": 2, "days": 14}}
+    )
 
     response = admin_client.post(
         reverse("admin:dunning_plan_change", args=[plan.pk]), data

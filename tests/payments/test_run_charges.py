@@ -30,7 +30,7 @@ def one_step_plan(creditor, **step):
         position=1,
         name="Notice",
         action="notice",
-        days_after_due=30,
+        days=30,
         channels=["email", "letter"],
         **step,
     )

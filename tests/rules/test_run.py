@@ -109,7 +109,7 @@ def test_a_rule_assigns_the_plan_of_a_new_case(
         position=1,
         name="Notice",
         action="notice",
-        days_after_due=1,
+        days=1,
         channels=["email"],
     )
     business = make_invoice(carol_gmbh, "100.00", due_on=date(2025, 1, 2))
