@@ -145,6 +145,9 @@ class Customer(models.Model):
     preferred_channel = models.CharField(
         max_length=10, choices=Channel.choices, blank=True
     )
+    # Set by a hard bounce or a failed delivery; cleared when the address changes.
+    email_undeliverable_since = models.DateTimeField(null=True, blank=True)
+    phone_undeliverable_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -167,13 +170,23 @@ class Customer(models.Model):
         return bool(getattr(self, f"consent_{channel}", False))
 
     def has_address_for(self, channel: str) -> bool:
+        return not self.address_problem(channel)
+
+    def address_problem(self, channel: str) -> str:
+        """Why the customer cannot be reached on `channel`, or "" if they can."""
         if channel == Channel.EMAIL:
-            return bool(self.email)
-        if channel in (Channel.SMS, Channel.WHATSAPP):
-            return bool(self.phone)
-        if channel == Channel.LETTER:
-            return bool(self.name and (self.street or self.city))
-        return False
+            address, bad_since = self.email, self.email_undeliverable_since
+        elif channel in (Channel.SMS, Channel.WHATSAPP):
+            address, bad_since = self.phone, self.phone_undeliverable_since
+        elif channel == Channel.LETTER:
+            address, bad_since = bool(self.name and (self.street or self.city)), None
+        else:
+            return "unknown channel"
+        if not address:
+            return "no address"
+        if bad_since is not None:
+            return f"address undeliverable since {bad_since:%Y-%m-%d}"
+        return ""
 
     def age_on(self, day) -> int | None:
         return day.year - self.birth_year if self.birth_year else None

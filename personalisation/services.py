@@ -99,8 +99,9 @@ def choose_channel(
         if not customer.has_consent(channel):
             scores[channel] = "no consent"
             continue
-        if not customer.has_address_for(channel):
-            scores[channel] = "no address"
+        problem = customer.address_problem(channel)
+        if problem:
+            scores[channel] = problem
             continue
         # Lower is better: the plan's order first, cost as the tie-breaker.
         scores[channel] = float(rank) + float(CHANNEL_COST[channel])
