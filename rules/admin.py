@@ -10,6 +10,7 @@ from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpResponseRedirect
@@ -29,6 +30,11 @@ from rules.validation import validate_conditions
 
 def actor_of(request) -> str:
     return f"user:{request.user.pk}"
+
+
+def _permission(action: str, model) -> str:
+    opts = model._meta
+    return f"{opts.app_label}.{get_permission_codename(action, opts)}"
 
 
 # --- Rules ----------------------------------------------------------------
@@ -72,6 +78,25 @@ class ConditionInline(admin.TabularInline):
         "Conditions: rows of one group must all hold (AND); any group may match "
         "(OR). Lists are comma separated; yes/no for yes-or-no attributes."
     )
+
+    # Condition rows are part of their rule: whoever may add or change the rule
+    # edits its rows. The roles grant rule permissions, not condition ones, and
+    # without this a manager would get a rule form without conditions.
+    def _may_edit_rule(self, request, rule) -> bool:
+        if rule is None:
+            return request.user.has_perm(_permission("add", Rule))
+        return rule.rule_set.is_editable and request.user.has_perm(
+            _permission("change", Rule)
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return self._may_edit_rule(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_edit_rule(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_edit_rule(request, obj)
 
 
 class RuleForm(forms.ModelForm):

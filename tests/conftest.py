@@ -125,3 +125,36 @@ def make_invoice(creditor):
         )
 
     return make
+
+
+@pytest.fixture
+def standard_plan(transactional_db):
+    """The default plan, made again from its data migration's list of steps.
+
+    For tests with a live server (`transactional_db`): an earlier transactional
+    test's flush removes what migrations wrote; the roles come back by
+    themselves (`audit.roles.sync_roles` after a flush).
+    """
+    import importlib
+
+    from dunning.models import Plan, Step
+
+    shipped = importlib.import_module("dunning.migrations.0003_default_plan")
+    plan, _ = Plan.objects.get_or_create(
+        name="Standard", creditor=None, defaults={"is_default": True}
+    )
+    for position, name, action, days, channels, fee, tone, pay_days in shipped.STEPS:
+        Step.objects.get_or_create(
+            plan=plan,
+            position=position,
+            defaults={
+                "name": name,
+                "action": action,
+                "days": days,
+                "channels": channels,
+                "fee": Decimal(fee),
+                "tone_floor": tone,
+                "payment_days": pay_days,
+            },
+        )
+    return plan

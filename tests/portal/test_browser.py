@@ -1,6 +1,5 @@
 """A debtor pays from a phone, in the real Chromium."""
 
-import importlib
 import os
 from datetime import date
 from decimal import Decimal
@@ -30,19 +29,6 @@ pytestmark = [
     # The live server runs in another thread: the test's data must be committed.
     pytest.mark.django_db(transaction=True),
 ]
-
-
-@pytest.fixture
-def standard_plan(transactional_db):
-    """The default plan as its data migration ships it.
-
-    An earlier transactional test's flush removes migration data; running the
-    migration's own function again (it is idempotent) brings the plan back.
-    """
-    from django.apps import apps
-
-    migration = importlib.import_module("dunning.migrations.0003_default_plan")
-    migration.create(apps, None)
 
 
 @pytest.fixture
