@@ -160,6 +160,10 @@ def test_the_explain_view_renders_for_a_real_claim(
     assert plan.decision.tone == "firm"
     assert plan.decision.payment_options == ["bank_transfer"]
     assert '<td class="rules-channel">letter' in page
+    # The send time reads in the debtor's own zone.
+    zone = invoice.customer.zone
+    local = plan.decision.send_at.astimezone(zone)
+    assert f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone.key})" in page
 
 
 def test_the_explain_view_for_a_customer_and_a_draft(
