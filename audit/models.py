@@ -8,6 +8,7 @@ claims, payments and cases have their own audit rows (ledger, state log).
 
 import simple_history
 
+from contact.models import ContactPolicy
 from customers.models import Creditor
 from dunning.models import Plan, Step
 from messaging.models import MessageTemplate
@@ -31,6 +32,7 @@ TRACKED = [
     RuleSet,
     Rule,
     Condition,
+    ContactPolicy,
 ]
 
 for _model in TRACKED:

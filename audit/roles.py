@@ -21,7 +21,7 @@ CLERK = "Collections clerk"
 AUDITOR = "Auditor"
 
 # Apps whose rows are the business: claims, customers, cases, messages.
-DOMAIN_APPS = r"customers|payments|dunning|messaging|personalisation|portal"
+DOMAIN_APPS = r"customers|payments|dunning|messaging|personalisation|portal|replies"
 # Apps with nothing for a person to read.
 HIDDEN_APPS = {"contenttypes", "sessions"}
 # What a manager configures, in the apps that exist now; the last pattern

@@ -43,6 +43,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_fsm_log",
     "django_q",
     "customers",
@@ -52,8 +55,12 @@ INSTALLED_APPS = [
     "messaging",
     "portal",
     "rules",
+    "contact",
+    # Before audit: its roles are synced once every app's permissions exist.
+    "replies",
     "simple_history",
     "audit",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +149,29 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "receivables@localhost"
 SMS_BACKEND = env_str("SMS_BACKEND") or "messaging.backends.sms.FileSMSBackend"
 SMS_FILE_PATH = OUTBOX_DIR / "sms"
 LETTER_FILE_PATH = OUTBOX_DIR / "letters"
+# Shared secret of the inbound SMS webhook (contact/sms/inbound/): HMAC-SHA256
+# of the request body; without it the webhook refuses every request.
+CONTACT_SMS_WEBHOOK_SECRET = env_str("CONTACT_SMS_WEBHOOK_SECRET") or ""
+
+# Replies from debtors (replies app, docs/REPLIES.md): the intent model, the
+# confidence from which a proposal is one click (percent), the pause while a
+# payment is verified, and the inbound secrets; an unset secret refuses every
+# request to its webhook.
+REPLIES_MODEL_PATH = env_path(
+    "REPLIES_MODEL_PATH", VAR_DIR / "models" / "reply_intent.joblib"
+)
+REPLIES_CONFIDENCE_THRESHOLD = env_int("REPLIES_CONFIDENCE_PERCENT", 60) / 100
+REPLIES_PAUSE_DAYS = env_int("REPLIES_PAUSE_DAYS", 14)
+REPLIES_WEBHOOK_SECRET = env_str("REPLIES_WEBHOOK_SECRET") or ""
+REPLIES_MAILGUN_SIGNING_KEY = env_str("MAILGUN_WEBHOOK_SIGNING_KEY") or ""
+REPLIES_TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN") or ""
+REPLIES_SIGNATURE_MAX_AGE = env_int("REPLIES_SIGNATURE_MAX_AGE", 900)
+REPLIES_IMAP_HOST = env_str("REPLIES_IMAP_HOST") or ""
+REPLIES_IMAP_PORT = env_int("REPLIES_IMAP_PORT", 993)
+REPLIES_IMAP_USER = env_str("REPLIES_IMAP_USER") or ""
+REPLIES_IMAP_PASSWORD = env_str("REPLIES_IMAP_PASSWORD") or ""
+REPLIES_IMAP_FOLDER = env_str("REPLIES_IMAP_FOLDER") or "INBOX"
+REPLIES_IMAP_SSL = env_bool("REPLIES_IMAP_SSL", default=True)
 
 # How long a personal payment link stays valid.
 PORTAL_LINK_DAYS = env_int("PORTAL_LINK_DAYS", 60)
@@ -163,6 +193,9 @@ Q_CLUSTER = {
     "save_limit": 1000,
     "label": "Jobs",
 }
+# The daily run split over this many partitions, one django-q2 task each.
+DUNNING_WORKERS = env_int("DUNNING_WORKERS", 1)
+DUNNING_PARTITION_TIMEOUT = env_int("DUNNING_PARTITION_TIMEOUT", 3600)
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -171,6 +204,27 @@ else:
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The ERP API's OpenAPI document; the documentation page loads its scripts
+# from the sidecar package's static files, never from a CDN.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Dunning API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": "Customers, claims, payments and cases for ERPs; see docs/API.md.",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "customers.models.Channel",
+        "InvoiceStatusEnum": "payments.models.Invoice.Status",
+        "CreditNoteStatusEnum": "payments.models.CreditNote.Status",
+        "InstalmentPlanStatusEnum": "payments.models.InstalmentPlan.Status",
+        "MessageStatusEnum": "messaging.models.Message.Status",
+        "CaseStateEnum": "dunning.models.Case.State",
+    },
 }
 
 LOGGING = {

@@ -4,4 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("p/", include("portal.urls")),
+    path("webhooks/replies/", include("replies.urls")),
+    path("contact/", include("contact.urls")),
+    path("api/v1/", include("api.urls")),
 ]

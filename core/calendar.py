@@ -1,6 +1,6 @@
 """Working days and public holidays, from the `holidays` library."""
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
 import holidays
@@ -57,3 +57,64 @@ def next_working_time(
     if day == moment.date():
         return moment
     return datetime.combine(day, moment.timetz().replace(fold=0))
+
+
+def closed_day_reason(
+    day: date,
+    country: str,
+    subdivision: str = "",
+    *,
+    weekends: bool = False,
+    holidays: bool = False,
+) -> str:
+    """Why nothing goes out on `day` ("a Sunday", "a public holiday …"), or "".
+
+    `weekends` and `holidays` say whether Saturdays and Sundays and the public
+    holidays of `country` (and its `subdivision`) are open for sending.
+    """
+    if not weekends and day.weekday() >= 5:
+        return f"a {day:%A}"
+    if not holidays:
+        name = _holidays(country, subdivision, day.year).get(day)
+        if name:
+            region = f"{country}-{subdivision}" if subdivision else country
+            return f"a public holiday in {region} ({name})"
+    return ""
+
+
+def wall_time(day: date, clock: time, zone: tzinfo) -> datetime:
+    """`clock` on `day` in `zone`; a time that a change to summer time skips
+    (02:30 on the last Sunday of March in Berlin) becomes the real time after it."""
+    return datetime.combine(day, clock, tzinfo=zone).astimezone(UTC).astimezone(zone)
+
+
+def next_open_time(
+    moment: datetime,
+    opens: time,
+    closes: time,
+    country: str,
+    subdivision: str = "",
+    *,
+    weekends: bool = False,
+    holidays: bool = False,
+) -> datetime:
+    """The first moment at or after `moment` inside the daily window [opens,
+    closes) on a day open for sending.
+
+    `moment` must be aware and in the zone whose clock and calendar count (the
+    debtor's): the window is local wall-clock time, so 08:00 stays 08:00 on
+    both sides of a change to or from summer time.
+    """
+    if moment.tzinfo is None:
+        raise ValueError("next_open_time needs an aware datetime")
+    rules = {"weekends": weekends, "holidays": holidays}
+    day, clock = moment.date(), moment.time()
+    if not closed_day_reason(day, country, subdivision, **rules):
+        if opens <= clock < closes:
+            return moment
+        if clock < opens:
+            return wall_time(day, opens, moment.tzinfo)
+    day += timedelta(days=1)
+    while closed_day_reason(day, country, subdivision, **rules):
+        day += timedelta(days=1)
+    return wall_time(day, opens, moment.tzinfo)

@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Mod
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 
@@ -61,6 +62,22 @@ class RunStats:
     held_for_review: int = 0
     steps_skipped: Counter = field(default_factory=Counter)
     call_tasks: int = 0
+
+    def merge(self, other: "RunStats") -> None:
+        """Add the figures of another partition of the same run."""
+        self.claims_examined += other.claims_examined
+        self.cases_opened += other.cases_opened
+        self.steps_taken.update(other.steps_taken)
+        self.messages.update(other.messages)
+        self.fees_count += other.fees_count
+        for currency, amount in other.fees_by_currency.items():
+            self.fees_by_currency[currency] += amount
+        self.message_ids.extend(other.message_ids)
+        self.resumed.update(other.resumed)
+        self.dates |= other.dates
+        self.held_for_review += other.held_for_review
+        self.steps_skipped.update(other.steps_skipped)
+        self.call_tasks += other.call_tasks
 
     def as_json(self, run_date, seconds: float, dispatched: dict) -> dict:
         return {
@@ -132,6 +149,23 @@ def _message_key(channel: str, case_steps: list[CaseStep]) -> str:
     return hashlib.sha256(f"{channel}|{pairs}".encode()).hexdigest()[:64]
 
 
+@dataclass(frozen=True)
+class Partition:
+    """One of `count` disjoint shares of the customers: those whose id modulo
+    `count` is `index`. A debtor's claims are all in one share, so the one
+    message per debtor and day comes out the same however the run is split."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self):
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"partition {self.index} of {self.count} does not exist")
+
+
+WHOLE = Partition()
+
+
 def run_dunning(
     *,
     actor: str,
@@ -141,26 +175,30 @@ def run_dunning(
     plan_only: bool = False,
     batch_size: int = 500,
     now: datetime | None = None,
+    workers: int = 1,
 ) -> dict:
-    """Take every due step for every creditor; return the run's summary."""
+    """Take every due step for every creditor; return the run's summary.
+
+    With `workers` > 1 the customers are split into that many partitions, each
+    run as a django-q2 task by whichever `qcluster` worker takes it; this call
+    waits for all of them and merges their figures. A dry run is one rolled-back
+    transaction and so always runs in this process.
+    """
     started = clock.monotonic()
     now = now or timezone.now()
     stats = RunStats()
     run = None if dry_run else Run.objects.create(run_date=run_date, actor=actor)
-    book = PlanBook(rules=RuleBook.active())
 
     def run_all():
-        for creditor in Creditor.objects.order_by("id"):
-            on = run_date or creditor.local_today()
-            stats.dates.add(on)
-            # Pauses that ended and promises that broke put cases back in
-            # dunning before the run looks for due steps.
-            with transaction.atomic():
-                resumed = cases_resume_due(
-                    on=on, actor=actor, creditor_ids=[creditor.id]
-                )
-            stats.resumed.update(resumed)
-            _run_creditor(creditor, on, now, book, stats, run, actor, batch_size)
+        # Pauses that ended and promises that broke put cases back in dunning
+        # before the run looks for due steps.
+        _resume_due(run_date, actor, stats)
+        if workers > 1 and not dry_run:
+            for part in _run_partitions(run, workers, run_date, now, batch_size):
+                stats.merge(part)
+        else:
+            book = PlanBook(rules=RuleBook.active())
+            _run_partition(WHOLE, run_date, now, book, stats, run, actor, batch_size)
 
     if dry_run:
         # The dry run does all the work in one transaction and rolls it back.
@@ -203,17 +241,95 @@ def run_dunning(
     return summary
 
 
-def _candidates(creditor: Creditor, on: date, book: PlanBook):
-    return Invoice.objects.filter(
+def _resume_due(run_date, actor: str, stats: "RunStats") -> None:
+    for creditor in Creditor.objects.order_by("id"):
+        on = run_date or creditor.local_today()
+        stats.dates.add(on)
+        with transaction.atomic():
+            resumed = cases_resume_due(on=on, actor=actor, creditor_ids=[creditor.id])
+        stats.resumed.update(resumed)
+
+
+def _run_partition(partition, run_date, now, book, stats, run, actor, batch_size):
+    for creditor in Creditor.objects.order_by("id"):
+        on = run_date or creditor.local_today()
+        stats.dates.add(on)
+        _run_creditor(creditor, on, now, book, stats, run, actor, batch_size, partition)
+
+
+def run_partition(
+    *,
+    run_id: int,
+    partition: Partition,
+    run_date: date | None,
+    now: datetime,
+    batch_size: int = 500,
+) -> "RunStats":
+    """One partition of a split run (the body of the django-q2 task)."""
+    run = Run.objects.get(pk=run_id)
+    stats = RunStats()
+    book = PlanBook(rules=RuleBook.active())
+    _run_partition(partition, run_date, now, book, stats, run, run.actor, batch_size)
+    return stats
+
+
+def _run_partitions(run, workers: int, run_date, now, batch_size) -> list["RunStats"]:
+    """Queue one task per partition and wait for all of them.
+
+    Each partition is its own set of customers, so the tasks never touch the
+    same claim; a partition that fails fails the run, and running the run again
+    takes exactly the steps that are still due.
+    """
+    from django.conf import settings
+    from django_q.tasks import async_task, fetch_group
+
+    group = f"dunning-run-{run.pk}"
+    for index in range(workers):
+        async_task(
+            "dunning.tasks.run_partition_task",
+            run_id=run.pk,
+            partition=Partition(index, workers),
+            run_date=run_date,
+            now=now,
+            batch_size=batch_size,
+            group=group,
+            task_name=f"{group}-part-{index}",
+        )
+    deadline = clock.monotonic() + settings.DUNNING_PARTITION_TIMEOUT
+    while True:
+        tasks = list(fetch_group(group, failures=True) or [])
+        if len(tasks) == workers:
+            break
+        if clock.monotonic() > deadline:
+            raise RuntimeError(
+                f"run {run.pk}: {len(tasks)} of {workers} partitions finished in "
+                f"{settings.DUNNING_PARTITION_TIMEOUT} s; is a qcluster running?"
+            )
+        clock.sleep(0.2)
+    failed = [task for task in tasks if not task.success]
+    if failed:
+        raise RuntimeError(
+            f"run {run.pk}: partition task {failed[0].name} failed: {failed[0].result}"
+        )
+    return [task.result for task in tasks]
+
+
+def _candidates(creditor: Creditor, on: date, book: PlanBook, partition=WHOLE):
+    claims = Invoice.objects.filter(
         creditor=creditor,
         status=Invoice.Status.OPEN,
         open_amount__gt=0,
         due_on__lt=on + timedelta(days=book.lookahead),
     ).filter(Q(case__isnull=True) | Q(case__state__in=ACTIONABLE))
+    if partition.count > 1:
+        claims = claims.alias(share=Mod("customer_id", partition.count)).filter(
+            share=partition.index
+        )
+    return claims
 
 
-def _run_creditor(creditor, on, now, book, stats, run, actor, batch_size):
-    candidates = _candidates(creditor, on, book)
+def _run_creditor(creditor, on, now, book, stats, run, actor, batch_size, partition):
+    candidates = _candidates(creditor, on, book, partition)
     last_customer = 0
     while True:
         customer_ids = list(
@@ -226,13 +342,15 @@ def _run_creditor(creditor, on, now, book, stats, run, actor, batch_size):
             return
         last_customer = customer_ids[-1]
         with transaction.atomic():
-            _run_batch(creditor, on, now, book, stats, run, actor, customer_ids)
+            _run_batch(
+                creditor, on, now, book, stats, run, actor, customer_ids, partition
+            )
 
 
-def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids):
+def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids, partition):
     # Lock the claims first: a concurrent run or payment waits for this batch.
     invoices = list(
-        _candidates(creditor, on, book)
+        _candidates(creditor, on, book, partition)
         .filter(customer_id__in=customer_ids)
         .select_for_update(of=("self",))
         .select_related("customer")

@@ -1,6 +1,11 @@
 """The named django-q2 schedules, kept in step with the code after each migrate.
 
 update_or_create by name means a restart or a second migrate never adds a duplicate.
+
+A daily schedule keeps its local wall-clock hour across daylight saving: django-q2
+stores next_run in UTC but moves a daily next_run by one local day in the
+cluster's zone (Q_CLUSTER "time_zone", else TIME_ZONE), so 06:00 stays 06:00 in
+both winter and summer. The first run is placed in that same zone.
 """
 
 from django.db.models.signals import post_migrate
@@ -24,14 +29,14 @@ SCHEDULES = [
 
 def ensure_schedules(**kwargs) -> None:
     from datetime import timedelta
-    from zoneinfo import ZoneInfo
 
-    from django.conf import settings
     from django.utils import timezone
     from django_q.models import Schedule
+    from django_q.utils import localtime
 
-    zone = ZoneInfo(settings.TIME_ZONE)
-    now = timezone.now().astimezone(zone)
+    # The cluster's zone, which django-q2 also uses to keep the hour across
+    # daylight saving; adding a day to an aware datetime keeps its wall clock.
+    now = localtime(timezone.now())
     for spec in SCHEDULES:
         if spec.get("hour") is not None:
             first = now.replace(hour=spec["hour"], minute=0, second=0, microsecond=0)

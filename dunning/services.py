@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed
 
+from api.events import EventType, emit_cases
 from core.money import round_money
 from dunning.models import CallTask, Case, Promise
 
@@ -24,7 +25,7 @@ def _save_transition(case: Case, method: str, *, actor: str, description: str = 
 @transaction.atomic
 def cases_close_settled(*, invoice_ids, actor: str) -> int:
     """Close the live cases of claims that are settled (paid or credited to zero)."""
-    closed = 0
+    closed = []
     cases = Case.objects.select_for_update().filter(
         invoice_id__in=list(invoice_ids), state__in=Case.LIVE
     )
@@ -32,10 +33,11 @@ def cases_close_settled(*, invoice_ids, actor: str) -> int:
         case.close_paid(description=f"settled ({actor})")
         case.closed_at = timezone.now()
         case.save()
-        closed += 1
+        closed.append(case.pk)
     if closed:
-        logger.info("closed %d settled cases", closed)
-    return closed
+        logger.info("closed %d settled cases", len(closed))
+        emit_cases(EventType.CASE_CLOSED, closed)  # webhook event
+    return len(closed)
 
 
 @transaction.atomic
@@ -45,6 +47,8 @@ def case_transition(
     """Run one FSM transition on a locked case; a concurrent change raises."""
     case = Case.objects.select_for_update().get(pk=case_id)
     _save_transition(case, transition, actor=actor, description=description)
+    if case.state in Case.CLOSED:
+        emit_cases(EventType.CASE_CLOSED, [case.pk])  # webhook event
     return case
 
 
@@ -175,6 +179,12 @@ def case_promise(*, case_id: int, promised_on: date, amount: Decimal, actor) -> 
         description=f"promise to pay {invoice.display(amount)} by {promised_on}",
     )
     logger.info("case %s: promise to pay by %s", case.pk, promised_on)
+    emit_cases(  # webhook event
+        EventType.PROMISE_MADE,
+        [case.pk],
+        promised_on=promised_on,
+        promised_amount=str(amount),
+    )
     return promise
 
 
@@ -188,6 +198,7 @@ def case_dispute(*, case_id: int, reason: str, actor) -> Case:
     case.paused_until = None
     _work(case, "dispute", actor=actor, description=f"disputed: {reason}")
     logger.info("case %s disputed", case.pk)
+    emit_cases(EventType.DISPUTE_OPENED, [case.pk], reason=reason)  # webhook event
     return case
 
 
@@ -220,6 +231,7 @@ def case_write_off(*, case_id: int, reason: str, actor) -> Case:
     if case.invoice.status == Invoice.Status.OPEN:
         claim_write_off(invoice=case.invoice, actor=actor_label(actor), reason=reason)
     logger.info("case %s written off", case.pk)
+    emit_cases(EventType.CASE_CLOSED, [case.pk])  # webhook event
     return case
 
 
@@ -232,6 +244,7 @@ def case_hand_over(*, case_id: int, reason: str, actor) -> Case:
 
     _work(case, "hand_over", actor=actor, description=f"handed over: {reason}")
     logger.info("case %s handed over", case.pk)
+    emit_cases(EventType.HANDED_OVER, [case.pk], reason=reason)  # webhook event
     return case
 
 
@@ -303,6 +316,7 @@ def cases_resume_due(*, on: date, actor, creditor_ids=None) -> dict:
             broken += 1
     Promise.objects.bulk_update(promises, ["status", "resolved_on"])
     broken_cases = {p.case_id for p in promises if p.status == Promise.Status.BROKEN}
+    emit_cases(EventType.PROMISE_BROKEN, broken_cases)  # webhook event
 
     resumed = 0
     for case in cases.select_for_update():

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from core.money import format_money
+from dunning.filters import OverdueBucketFilter, search_by_claim
 from payments.models import (
     CompensationTier,
     CreditNote,
@@ -119,8 +120,10 @@ class InvoiceAdmin(admin.ModelAdmin):
         "status",
         "case_state",
     ]
-    list_filter = ["status", "currency", "creditor"]
+    list_filter = ["status", OverdueBucketFilter, "currency", "creditor"]
     list_select_related = ["customer", "creditor", "case"]
+    # The unfiltered total would be a second count over every claim.
+    show_full_result_count = False
     search_fields = [
         "number",
         "external_id",
@@ -186,6 +189,11 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_search_results(self, request, queryset, search_term):
+        # The same fields as search_fields, looked up per table so that their
+        # trigram indexes answer on a million claims; no joins, no duplicates.
+        return search_by_claim(queryset, search_term, "id"), False
 
     def _facts(self, invoice: Invoice) -> dict:
         # Several readonly fields read the same facts; gather them once per page.

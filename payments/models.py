@@ -405,3 +405,73 @@ class CompensationTier(models.Model):
     def __str__(self) -> str:
         limit = f"below {self.debt_below}" if self.debt_below is not None else "any"
         return f"{format_money(self.amount, self.currency)} ({limit})"
+
+
+class InstalmentPlan(models.Model):
+    """A schedule of part payments for one claim, agreed outside the product.
+
+    Its instalments add up to the claim's open amount when it was agreed, in
+    ascending due dates; `api.services.instalment_plan_record` checks both.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    creditor = models.ForeignKey("customers.Creditor", on_delete=models.PROTECT)
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="instalment_plans"
+    )
+    external_id = models.CharField(max_length=100)
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(**MONEY, help_text="The claim's open amount then")
+    agreed_on = models.DateField()
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    actor = models.CharField(max_length=100, help_text="api:<client id>, user:<id>")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-agreed_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creditor", "external_id"],
+                name="instalment_plan_unique_external_id",
+            ),
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(status="active"),
+                name="instalment_plan_one_active_per_claim",
+            ),
+            models.CheckConstraint(
+                condition=Q(total__gt=0), name="instalment_plan_total_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Instalment plan {self.external_id}"
+
+
+class Instalment(models.Model):
+    plan = models.ForeignKey(
+        InstalmentPlan, on_delete=models.CASCADE, related_name="instalments"
+    )
+    position = models.PositiveSmallIntegerField()
+    due_on = models.DateField()
+    amount = models.DecimalField(**MONEY, help_text="In the plan's currency")
+
+    class Meta:
+        ordering = ["plan", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "position"], name="instalment_unique_position"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="instalment_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} due {self.due_on}"

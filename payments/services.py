@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F, Sum
 
+from api.events import EventType, emit
 from core.money import ZERO, round_money
 from payments.models import CreditNote, Invoice, LedgerEntry, Payment, ledger_sum
 
@@ -257,6 +258,7 @@ def payment_record(
             touched, balances, received_on, actor=actor, trigger=f"payment {payment.pk}"
         )
     _apply_to_invoices(touched, received_on, actor)
+    _emit_payment(payment, allocations, by_id)  # webhook event
     logger.info(
         "payment %s recorded: %d allocations, %s left as credit",
         payment.pk,
@@ -264,6 +266,36 @@ def payment_record(
         left,
     )
     return payment
+
+
+def _emit_payment(payment: Payment, allocations, invoices_by_id) -> None:
+    """The "payment.received" webhook event: the payment and where it went."""
+    shares: dict[int, Decimal] = {}
+    for allocation in allocations:
+        shares[allocation.invoice_id] = (
+            shares.get(allocation.invoice_id, ZERO) + allocation.amount
+        )
+    emit(
+        EventType.PAYMENT_RECEIVED,
+        payment.creditor_id,
+        {
+            "payment": payment.pk,
+            "external_id": payment.external_id,
+            "customer_external_id": payment.customer.external_id,
+            "amount": str(payment.amount),
+            "currency": payment.currency,
+            "received_on": payment.received_on,
+            "unallocated_amount": str(payment.unallocated_amount),
+            "allocations": [
+                {
+                    "invoice": invoice_id,
+                    "invoice_external_id": invoices_by_id[invoice_id].external_id,
+                    "amount": str(round_money(amount, payment.currency)),
+                }
+                for invoice_id, amount in shares.items()
+            ],
+        },
+    )
 
 
 def _book_charges(invoices, on: date, *, actor: str) -> list[LedgerEntry]:

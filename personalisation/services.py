@@ -8,22 +8,32 @@ A manager's rule (`rules.engine.RuleOutcome`, passed as `rule`) narrows the
 answers: it restricts or prefers channels, sets or caps the tone and chooses the
 payment options. Consent, a usable address and the step's tone floor still win
 over a rule.
+
+The contact policy (`contact.policy`; the rule's own one if it names one) has the
+last word on channel and time: its hours and days place the send time, the
+channels it disallows are skipped, and its caps and minimum gap move the message
+to a later slot or another channel. What it changed is in
+`reasons["contact_policy"]` and `scores["contact_policy"]`.
 """
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from core.calendar import is_working_day
+from contact.models import ContactPolicy
+from contact.policy import (
+    AppliedPolicy,
+    Calendar,
+    ContactBook,
+    debtor_region,
+    place_contact,
+)
+from core.calendar import closed_day_reason, next_open_time, wall_time
 from customers.models import Channel, Customer
 from dunning.models import TONE_ORDER, Step, Tone, firmer_tone
 from personalisation.models import Decision
 
 POLICY = "rules-v1"
-
-# Quiet hours in the debtor's zone: nothing is sent outside [08:00, 20:00).
-QUIET_START = time(8, 0)
-QUIET_END = time(20, 0)
 
 # Relative cost of a contact per channel, used to break ties in favour of the
 # cheaper channel. A letter costs postage and printing.
@@ -77,9 +87,14 @@ def _age_band(customer: Customer, on: date) -> str:
 
 
 def choose_channel(
-    customer: Customer, items: list[DueItem], action: str, rule=None
+    customer: Customer,
+    items: list[DueItem],
+    action: str,
+    rule=None,
+    contact: AppliedPolicy | None = None,
 ) -> Choice:
-    """Consent and a usable address first, then the plan's order and the cost."""
+    """Consent, a usable address and the contact policy's leave first, then the
+    plan's order and the cost."""
     allowed: list[str] = []
     for item in sorted(items, key=lambda i: -ACTION_SEVERITY.index(i.step.action)):
         for channel in item.step.channels:
@@ -103,12 +118,17 @@ def choose_channel(
         if problem:
             scores[channel] = problem
             continue
+        if contact is not None and not contact.policy.channel_enabled(channel):
+            scores[channel] = f"disallowed by the {contact.label}"
+            continue
         # Lower is better: the plan's order first, cost as the tie-breaker.
         scores[channel] = float(rank) + float(CHANNEL_COST[channel])
         reachable.append(channel)
 
     if not reachable:
         why = "no allowed channel has both consent and an address"
+        if any(str(s).startswith("disallowed by") for s in scores.values()):
+            why += " and the contact policy's leave"
         if only:
             why = f"{rule.label} allows only {', '.join(only)}; {why}"
         return Choice("", why, scores)
@@ -195,49 +215,132 @@ def choose_payment_options(
     return Choice(options, why, scores)
 
 
-def choose_send_time(customer: Customer, on: date, now: datetime) -> Choice:
-    """A working day and hour in the debtor's own zone, never in quiet hours."""
-    zone = customer.zone
+def _within_hours(hour: time, policy: ContactPolicy) -> tuple[time, str]:
+    """The preferred hour, or the nearest time the policy's hours allow."""
+    hours = policy.window_text()
+    if hour < policy.send_from:
+        return policy.send_from, f"; before the contact policy's hours {hours}"
+    if hour >= policy.send_until:
+        hour_before = datetime.combine(date(2000, 1, 1), policy.send_until)
+        slot = max((hour_before - timedelta(hours=1)).time(), policy.send_from)
+        return slot, f"; after the contact policy's hours {hours}, {slot:%H:%M}"
+    return hour, ""
+
+
+def choose_send_time(
+    customer: Customer, on: date, now: datetime, policy: ContactPolicy | None = None
+) -> Choice:
+    """A day and hour in the debtor's own zone that the contact policy allows:
+    inside its hours, on a working day unless it allows weekends or holidays."""
+    policy = policy or ContactPolicy.built_in()
+    zone, country, region = customer.zone, customer.country, debtor_region(customer)
+    days = {"weekends": policy.weekends, "holidays": policy.public_holidays}
     if customer.kind == Customer.Kind.BUSINESS:
         hour, why = time(10, 0), "businesses read mail at 10:00 on working days"
     else:
         hour, why = time(18, 0), "consumers read messages after work, at 18:00"
+    hour, clamped = _within_hours(hour, policy)
+    why += clamped
 
     day = on
-    while not is_working_day(day, customer.country):
+    closed = closed_day_reason(day, country, region, **days)
+    while closed_day_reason(day, country, region, **days):
         day += timedelta(days=1)
     if day != on:
-        why += f"; moved from {on} to the next working day"
+        why += f"; {on} is {closed}, moved to {day}"
 
-    send_at = datetime.combine(day, hour, tzinfo=zone)
+    send_at = wall_time(day, hour, zone)
     local_now = now.astimezone(zone)
     if send_at < now and day == local_now.date():
-        # Today's slot has passed: send now if that is outside quiet hours.
-        if QUIET_START <= local_now.time() < QUIET_END:
+        opens = next_open_time(
+            local_now, policy.send_from, policy.send_until, country, region, **days
+        )
+        if opens == local_now:
             send_at, why = now, why + "; the slot has passed, sending now"
         else:
-            day = day + timedelta(days=1)
-            while not is_working_day(day, customer.country):
-                day += timedelta(days=1)
-            send_at = datetime.combine(day, QUIET_START, tzinfo=zone)
-            why += "; the slot has passed and it is quiet time, next morning"
-    return Choice(send_at, why, {"hour": hour.hour, "zone": customer.time_zone})
+            send_at = opens
+            why += "; the slot has passed and it is quiet time, next allowed morning"
+    scores = {"hour": hour.hour, "zone": customer.time_zone}
+    return Choice(send_at, why, scores)
+
+
+def choose_contact(
+    customer: Customer,
+    channel: Choice,
+    send_time: Choice,
+    contact: AppliedPolicy,
+    history: list,
+) -> Choice:
+    """Where the contact policy's caps and minimum gap put the message: a
+    `contact.policy.Placement` with the channel and send time to use."""
+    policy = contact.policy
+    scores = {
+        "policy_id": policy.pk,
+        "policy": policy.name,
+        "source": contact.source,
+        "hours": policy.window_text(),
+        "days": policy.days_text(),
+    }
+    if not channel.value:
+        return Choice(None, f"{contact.label}: no channel to place", scores)
+    start = send_time.value
+    scores["contacts_counted"] = {
+        c: sum(1 for h in history if h.channel == c)
+        for c in sorted({h.channel for h in history})
+    }
+    others = sorted(
+        (c for c, s in channel.scores.items() if isinstance(s, float)),
+        key=lambda c: channel.scores[c],
+    )
+    ranked = [channel.value] + [c for c in others if c != channel.value]
+    calendar = Calendar(
+        policy, customer.zone, customer.country, debtor_region(customer)
+    )
+    placement = place_contact(contact, history, ranked, start, calendar)
+    scores["blocked"] = placement.blocked
+    return Choice(placement, placement.reason, scores)
 
 
 def decide(
-    customer: Customer, items: list[DueItem], on: date, now: datetime, rule=None
+    customer: Customer,
+    items: list[DueItem],
+    on: date,
+    now: datetime,
+    rule=None,
+    contacts: ContactBook | None = None,
 ) -> Decision:
     """The rule-based decision for one debtor's actions due on `on` (unsaved).
 
     `rule` is the outcome of the manager's rules for these claims (or None when
     no rule engine was asked); the rule that matched and why the others did not
-    are kept in `reasons["rule"]` and `scores["rules"]`.
+    are kept in `reasons["rule"]` and `scores["rules"]`. `contacts` holds the
+    contact policies and the debtor's contacts so far, loaded for the whole
+    batch (`ContactBook.load`); without it they are read for this debtor alone.
     """
+    contacts = contacts or ContactBook.load([customer.pk], on=on)
     action = max((i.step.action for i in items), key=ACTION_SEVERITY.index)
-    channel = choose_channel(customer, items, action, rule)
+    contact = contacts.policy_for(customer, rule)
+    channel = choose_channel(customer, items, action, rule, contact)
     tone = choose_tone(customer, items, action, rule)
     options = choose_payment_options(customer, items, on, rule)
-    send_time = choose_send_time(customer, on, now)
+    send_time = choose_send_time(customer, on, now, contact.policy)
+    placed = choose_contact(
+        customer, channel, send_time, contact, contacts.history(customer.pk)
+    )
+    placement = placed.value
+    if placement is not None and placement.channel != channel.value:
+        why = (
+            placed.reason
+            if not placement.channel
+            else f"{channel.reason}; {placed.reason}"
+        )
+        channel = Choice(placement.channel, why, channel.scores)
+    if placement is not None and placement.send_at not in (None, send_time.value):
+        send_time = Choice(
+            placement.send_at,
+            f"{send_time.reason}; moved by the contact policy",
+            send_time.scores,
+        )
     decision = Decision(
         customer=customer,
         action=action,
@@ -252,12 +355,14 @@ def decide(
             "send_time": send_time.reason,
             "tone": tone.reason,
             "payment_options": options.reason,
+            "contact_policy": placed.reason,
         },
         scores={
             "channel": channel.scores,
             "send_time": send_time.scores,
             "tone": tone.scores,
             "payment_options": options.scores,
+            "contact_policy": placed.scores,
         },
         policy=POLICY,
     )

@@ -127,6 +127,7 @@ class RuleForm(forms.ModelForm):
             "channels",
             "preferred_channel",
             "payment_options",
+            "contact_policy",
             "waive_fee",
             "skip_step",
             "hold_for_review",
@@ -162,7 +163,7 @@ class RuleAdmin(admin.ModelAdmin):
         "effects",
     ]
     list_filter = ["rule_set__status", "enabled", "rule_set"]
-    list_select_related = ["rule_set__creditor", "plan"]
+    list_select_related = ["rule_set__creditor", "plan", "contact_policy"]
     search_fields = ["name", "description"]
     ordering = ["rule_set", "priority", "id"]
     fieldsets = [
@@ -177,6 +178,7 @@ class RuleAdmin(admin.ModelAdmin):
                     "channels",
                     "preferred_channel",
                     "payment_options",
+                    "contact_policy",
                     "waive_fee",
                     "skip_step",
                     "hold_for_review",
@@ -249,7 +251,7 @@ class RuleInline(admin.TabularInline):
         return (
             super()
             .get_queryset(request)
-            .select_related("plan")
+            .select_related("plan", "contact_policy")
             .prefetch_related("conditions")
         )
 

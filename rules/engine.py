@@ -137,6 +137,10 @@ class RuleOutcome:
         return list(self.rule.payment_options or []) if self.rule else []
 
     @property
+    def contact_policy(self):
+        return self.rule.contact_policy if self.rule else None
+
+    @property
     def waive_fee(self) -> bool:
         return bool(self.rule and self.rule.waive_fee)
 
@@ -197,6 +201,8 @@ def effects_list(rule: Rule) -> list[str]:
         effects.append(f"prefer {rule.preferred_channel}")
     if rule.payment_options:
         effects.append(f"payment options {', '.join(rule.payment_options)}")
+    if rule.contact_policy_id:
+        effects.append(f"contact policy {rule.contact_policy.name}")
     if rule.waive_fee:
         effects.append("waive the fee")
     if rule.skip_step:
@@ -213,7 +219,7 @@ def effects_text(rule: Rule) -> str:
 def load_rules(rule_set: RuleSet) -> list[LoadedRule]:
     rules = (
         Rule.objects.filter(rule_set=rule_set, enabled=True)
-        .select_related("plan")
+        .select_related("plan", "contact_policy")
         .prefetch_related("conditions")
         .order_by("priority", "id")
     )

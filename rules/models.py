@@ -125,6 +125,15 @@ class Rule(models.Model):
     payment_options = models.JSONField(
         default=list, blank=True, help_text="Offer exactly these ways to pay"
     )
+    contact_policy = models.ForeignKey(
+        "contact.ContactPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="rules",
+        help_text="Contact these debtors under this policy instead of the "
+        "creditor's or the product default",
+    )
     waive_fee = models.BooleanField(default=False, help_text="Charge no step fee")
     skip_step = models.BooleanField(
         default=False,

@@ -176,6 +176,7 @@ def simulate(
     next step is taken when due, a rule may hold, skip or waive, and each
     debtor's steps of the day share one decision.
     """
+    from contact.policy import ContactBook
     from dunning.models import Case
     from dunning.run import ACTIONABLE, PlanBook, _step_is_due
     from payments.models import LedgerEntry
@@ -285,6 +286,7 @@ def simulate(
     for result in results:
         if result.treatment == "step":
             by_customer[result.invoice.customer_id].append(result)
+    contacts = ContactBook.load(by_customer, on=on)
     for rows in by_customer.values():
         customer = rows[0].invoice.customer
         items = [
@@ -298,7 +300,7 @@ def simulate(
             for r in rows
         ]
         governing = message_outcome([(r.step.action, r.outcome) for r in rows])
-        decision = decide(customer, items, on, now, rule=governing)
+        decision = decide(customer, items, on, now, rule=governing, contacts=contacts)
         for r in rows:
             r.decision, r.message_outcome = decision, governing
     return results

@@ -262,6 +262,7 @@ def validate_effects(rule) -> None:
         channels,
         rule.preferred_channel,
         options,
+        rule.contact_policy_id,
         rule.waive_fee,
         rule.skip_step,
         rule.hold_for_review,
@@ -269,7 +270,8 @@ def validate_effects(rule) -> None:
     if not any(effects) and not errors:
         errors["__all__"] = (
             "The rule has no effect: choose a plan, a tone, channels, payment "
-            "options, or one of waive fee / skip step / hold for review."
+            "options, a contact policy, or one of waive fee / skip step / hold "
+            "for review."
         )
     if errors:
         raise ValidationError(errors)

@@ -237,10 +237,16 @@ class Command(BaseCommand):
             ("claims: first page", claims, ""),
             ("claims: search claim number", claims, f"q={claim.number}"),
             ("claims: search customer name", claims, f"q={surname}"),
+            ("claims: search external id", claims, f"q={claim.external_id}"),
             (
                 "claims: status + creditor",
                 claims,
                 f"status__exact=open&creditor__id__exact={creditor.pk}",
+            ),
+            (
+                "claims: status + overdue 31–60",
+                claims,
+                "status__exact=open&overdue=31-60",
             ),
         ]
         total = Invoice.objects.count()

@@ -31,6 +31,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Plan the messages but leave all sending to the dispatch job",
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="Split the run into this many partitions, one django-q2 task each "
+            "(needs running qcluster workers); default 1: all in this process",
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON object")
 
     def handle(self, *args, **options):
@@ -45,6 +52,8 @@ class Command(BaseCommand):
 
         if options["send_now"] and options["plan_only"]:
             raise CommandError("--send-now and --plan-only exclude each other")
+        if options["workers"] < 1:
+            raise CommandError("--workers must be at least 1")
 
         summary = run_dunning(
             actor="system:run_dunning",
@@ -52,6 +61,7 @@ class Command(BaseCommand):
             dry_run=options["dry_run"],
             send_now=options["send_now"],
             plan_only=options["plan_only"],
+            workers=options["workers"],
         )
         if options["json"]:
             self.stdout.write(json.dumps(summary, sort_keys=True))

@@ -1,0 +1,467 @@
+"""Bulk upserts by external id: customers, claims, credit notes, payments.
+
+Each function takes the items of one batch that passed the field checks, as
+(index, data) pairs, and the field errors of the others by index. It checks
+the rest against the database (unknown references, booked records that would
+change), and writes only when no item has an error: a batch is all or
+nothing. Records are keyed by the creditor's external ids, so the same batch
+sent again finds everything unchanged and writes nothing.
+
+Customers and claims are written with bulk inserts (a claim's ledger is its
+one principal row, the same row `payments.services.invoice_create` books);
+payments and credit notes go through `payment_record` and `credit_note_post`,
+which allocate, settle claims and close their cases.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from customers.importers.base import CustomerRow
+from customers.models import Customer
+from payments.models import CreditNote, Invoice, LedgerEntry, Payment
+from payments.services import LedgerError, credit_note_post, payment_record
+
+logger = logging.getLogger(__name__)
+
+
+class BatchInvalid(ValueError):
+    """Items of a batch are invalid; `errors` maps an index to field errors."""
+
+    def __init__(self, errors: dict[int, dict]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} invalid items")
+
+
+@dataclass
+class BatchResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    items: list[dict] = field(default_factory=list)
+
+    def add(self, index: int, external_id: str, pk: int, result: str) -> None:
+        setattr(self, result, getattr(self, result) + 1)
+        self.items.append(
+            {"index": index, "external_id": external_id, "id": pk, "result": result}
+        )
+
+    def as_json(self) -> dict:
+        self.items.sort(key=lambda item: item["index"])
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "items": self.items,
+        }
+
+
+def _check_repeats(rows, errors: dict) -> None:
+    first: dict[str, int] = {}
+    for index, data in rows:
+        key = data["external_id"]
+        if key in first:
+            errors[index] = {
+                "external_id": [
+                    f"{key!r} appears again in this batch (first at index "
+                    f"{first[key]})."
+                ]
+            }
+        else:
+            first[key] = index
+
+
+def _keys(rows, name: str) -> set[str]:
+    return {data[name] for _index, data in rows if data.get(name)}
+
+
+def _refuse(errors: dict[int, dict]) -> None:
+    if errors:
+        raise BatchInvalid(errors)
+
+
+# --- customers -----------------------------------------------------------------
+
+# Changing an address clears the bounce recorded for the old one.
+UNDELIVERABLE = {
+    "email": "email_undeliverable_since",
+    "phone": "phone_undeliverable_since",
+}
+
+
+def customers_upsert(*, creditor, rows, invalid: dict, actor: str) -> BatchResult:
+    """Create or update customers; fields an item leaves out stay as they are."""
+    errors = dict(invalid)
+    _check_repeats(rows, errors)
+    existing = {
+        customer.external_id: customer
+        for customer in Customer.objects.filter(
+            creditor=creditor, external_id__in=_keys(rows, "external_id")
+        )
+    }
+
+    now = timezone.now()
+    planned, fields = [], {"updated_at"}
+    for index, data in rows:
+        if index in errors:
+            continue
+        values = {name: data[name] for name in CustomerRow.FIELDS if name in data}
+        customer = existing.get(data["external_id"])
+        if customer is None:
+            customer = Customer(
+                creditor=creditor, external_id=data["external_id"], **values
+            )
+            planned.append((index, customer, "created"))
+            continue
+        changed = [n for n, value in values.items() if getattr(customer, n) != value]
+        if not changed:
+            planned.append((index, customer, "unchanged"))
+            continue
+        for name in changed:
+            setattr(customer, name, values[name])
+            if name in UNDELIVERABLE:
+                setattr(customer, UNDELIVERABLE[name], None)
+                fields.add(UNDELIVERABLE[name])
+        customer.updated_at = now
+        fields.update(changed)
+        planned.append((index, customer, "updated"))
+    _refuse(errors)
+
+    with transaction.atomic():
+        Customer.objects.bulk_create([c for _i, c, r in planned if r == "created"])
+        updated = [c for _i, c, r in planned if r == "updated"]
+        if updated:
+            Customer.objects.bulk_update(updated, sorted(fields))
+    result = BatchResult()
+    for index, customer, outcome in planned:
+        result.add(index, customer.external_id, customer.pk, outcome)
+    logger.info(
+        "customers upserted by %s: %d created, %d updated, %d unchanged",
+        actor,
+        result.created,
+        result.updated,
+        result.unchanged,
+    )
+    return result
+
+
+# --- claims --------------------------------------------------------------------
+
+# What a booked claim keeps for good: money and dates are corrected with a
+# credit note, never by overwriting.
+BOOKED = ("customer_external_id", "currency", "amount", "issued_on", "due_on")
+
+
+def invoices_upsert(*, creditor, rows, invalid: dict, actor: str) -> BatchResult:
+    """Book new claims; update number and description of booked ones."""
+    errors = dict(invalid)
+    _check_repeats(rows, errors)
+    customer_ids = dict(
+        Customer.objects.filter(
+            creditor=creditor, external_id__in=_keys(rows, "customer_external_id")
+        ).values_list("external_id", "id")
+    )
+    existing = {
+        row["external_id"]: row
+        for row in Invoice.objects.filter(
+            creditor=creditor, external_id__in=_keys(rows, "external_id")
+        ).values(
+            "id",
+            "external_id",
+            "customer__external_id",
+            "currency",
+            "amount",
+            "issued_on",
+            "due_on",
+            "number",
+            "description",
+        )
+    }
+
+    new, changed, result = [], [], BatchResult()
+    for index, data in rows:
+        if index in errors:
+            continue
+        key = data["external_id"]
+        customer_id = customer_ids.get(data["customer_external_id"])
+        if customer_id is None:
+            errors[index] = {
+                "customer_external_id": [
+                    f"Unknown customer {data['customer_external_id']!r}."
+                ]
+            }
+            continue
+        number = data.get("number") or key
+        description = data.get("description", "")
+        booked = existing.get(key)
+        if booked is None:
+            new.append((index, _new_invoice(creditor, customer_id, data, number)))
+            continue
+        booked["customer_external_id"] = booked["customer__external_id"]
+        differing = [name for name in BOOKED if booked[name] != data[name]]
+        if differing:
+            errors[index] = {
+                name: [
+                    f"Booked as {booked[name]}; a booked claim keeps its customer, "
+                    "money and dates (correct it with a credit note)."
+                ]
+                for name in differing
+            }
+        elif (booked["number"], booked["description"]) != (number, description):
+            changed.append((index, booked["id"], key, number, description))
+        else:
+            result.add(index, key, booked["id"], "unchanged")
+    _refuse(errors)
+
+    with transaction.atomic():
+        invoices = Invoice.objects.bulk_create([invoice for _i, invoice in new])
+        LedgerEntry.objects.bulk_create(
+            LedgerEntry(
+                invoice=invoice,
+                kind=LedgerEntry.Kind.PRINCIPAL,
+                component=LedgerEntry.Component.PRINCIPAL,
+                amount=invoice.amount,
+                booked_on=invoice.issued_on,
+                actor=actor,
+                reason="invoice booked",
+            )
+            for invoice in invoices
+        )
+        now = timezone.now()
+        Invoice.objects.bulk_update(
+            [
+                Invoice(pk=pk, number=number, description=description, updated_at=now)
+                for _i, pk, _key, number, description in changed
+            ],
+            ["number", "description", "updated_at"],
+        )
+    for index, invoice in new:
+        result.add(index, invoice.external_id, invoice.pk, "created")
+    for index, pk, key, _number, _description in changed:
+        result.add(index, key, pk, "updated")
+    logger.info(
+        "claims upserted by %s: %d created, %d updated, %d unchanged",
+        actor,
+        result.created,
+        result.updated,
+        result.unchanged,
+    )
+    return result
+
+
+def _new_invoice(creditor, customer_id: int, data: dict, number: str) -> Invoice:
+    return Invoice(
+        creditor=creditor,
+        customer_id=customer_id,
+        external_id=data["external_id"],
+        number=number,
+        currency=data["currency"],
+        amount=data["amount"],
+        open_amount=data["amount"],
+        issued_on=data["issued_on"],
+        due_on=data["due_on"],
+        description=data.get("description", ""),
+    )
+
+
+# --- credit notes and payments -------------------------------------------------
+
+
+def _claims(creditor, rows) -> dict[str, Invoice]:
+    invoices = Invoice.objects.filter(
+        creditor=creditor, external_id__in=_keys(rows, "invoice_external_id")
+    ).select_related("customer")
+    for invoice in invoices:
+        invoice.creditor = creditor
+    return {invoice.external_id: invoice for invoice in invoices}
+
+
+def _evaluate_after_commit(invoice_ids) -> None:
+    """Queue the real-time evaluation of the claims money reached."""
+    from django_q.tasks import async_task
+
+    invoice_ids = sorted(set(invoice_ids))
+    if invoice_ids:
+        transaction.on_commit(
+            lambda: async_task("api.tasks.claims_evaluate", invoice_ids)
+        )
+
+
+def _differences(stored: dict, data: dict) -> dict[str, list[str]]:
+    return {
+        name: [f"Recorded before as {value}; a booked record does not change."]
+        for name, value in stored.items()
+        if data.get(name) != value
+    }
+
+
+def credit_notes_upsert(*, creditor, rows, invalid: dict, actor: str) -> BatchResult:
+    """Post credit notes against claims; a draft sent again as posted is booked."""
+    errors = dict(invalid)
+    _check_repeats(rows, errors)
+    claims = _claims(creditor, rows)
+    existing = {
+        note.external_id: note
+        for note in CreditNote.objects.filter(
+            creditor=creditor, external_id__in=_keys(rows, "external_id")
+        ).select_related("invoice")
+    }
+
+    to_post, result = [], BatchResult()
+    for index, data in rows:
+        if index in errors:
+            continue
+        invoice = claims.get(data["invoice_external_id"])
+        if invoice is None:
+            errors[index] = {
+                "invoice_external_id": [
+                    f"Unknown claim {data['invoice_external_id']!r}."
+                ]
+            }
+            continue
+        if data.get("currency") and data["currency"] != invoice.currency:
+            errors[index] = {
+                "currency": [f"The claim is in {invoice.currency}, not in this."]
+            }
+            continue
+        note = existing.get(data["external_id"])
+        if note is None or (
+            note.status == CreditNote.Status.DRAFT
+            and data["status"] == CreditNote.Status.POSTED
+        ):
+            to_post.append((index, invoice, data, note))
+            continue
+        stored = {
+            "invoice_external_id": note.invoice.external_id,
+            "amount": note.amount,
+            "issued_on": note.issued_on,
+            "status": note.status,
+        }
+        problems = _differences(stored, data)
+        if problems:
+            errors[index] = problems
+        else:
+            result.add(index, note.external_id, note.pk, "unchanged")
+    _refuse(errors)
+
+    with transaction.atomic():
+        for index, invoice, data, earlier in to_post:
+            try:
+                with transaction.atomic():
+                    note = credit_note_post(
+                        invoice=invoice,
+                        external_id=data["external_id"],
+                        amount=data["amount"],
+                        currency=invoice.currency,
+                        issued_on=data["issued_on"],
+                        actor=actor,
+                        reason=data.get("reason", ""),
+                        status=data["status"],
+                    )
+            except LedgerError as exc:
+                errors[index] = {"non_field_errors": [str(exc)]}
+                continue
+            outcome = "created" if earlier is None else "updated"
+            result.add(index, note.external_id, note.pk, outcome)
+        # Raised inside the transaction: the notes booked so far roll back.
+        _refuse(errors)
+        _evaluate_after_commit(invoice.pk for _i, invoice, _d, _e in to_post)
+    return result
+
+
+def payments_upsert(*, creditor, rows, invalid: dict, actor: str) -> BatchResult:
+    """Record payments; each is allocated to the customer's claims as it comes."""
+    errors = dict(invalid)
+    _check_repeats(rows, errors)
+    customers = {
+        customer.external_id: customer
+        for customer in Customer.objects.filter(
+            creditor=creditor, external_id__in=_keys(rows, "customer_external_id")
+        )
+    }
+    for customer in customers.values():
+        customer.creditor = creditor
+    claims = _claims(creditor, rows)
+    existing = {
+        payment["external_id"]: payment
+        for payment in Payment.objects.filter(
+            creditor=creditor, external_id__in=_keys(rows, "external_id")
+        ).values(
+            "id",
+            "external_id",
+            "customer__external_id",
+            "amount",
+            "currency",
+            "received_on",
+            "invoice__external_id",
+        )
+    }
+
+    to_record, result = [], BatchResult()
+    for index, data in rows:
+        if index in errors:
+            continue
+        customer = customers.get(data["customer_external_id"])
+        named = data.get("invoice_external_id") or ""
+        invoice = claims.get(named) if named else None
+        if customer is None:
+            errors[index] = {
+                "customer_external_id": [
+                    f"Unknown customer {data['customer_external_id']!r}."
+                ]
+            }
+            continue
+        if named and (invoice is None or invoice.customer_id != customer.pk):
+            errors[index] = {
+                "invoice_external_id": [f"No claim {named!r} of this customer."]
+            }
+            continue
+        recorded = existing.get(data["external_id"])
+        if recorded is None:
+            to_record.append((index, customer, invoice, data))
+            continue
+        stored = {
+            "customer_external_id": recorded["customer__external_id"],
+            "amount": recorded["amount"],
+            "currency": recorded["currency"],
+            "received_on": recorded["received_on"],
+            "invoice_external_id": recorded["invoice__external_id"] or "",
+        }
+        problems = _differences(stored, {**data, "invoice_external_id": named})
+        if problems:
+            errors[index] = problems
+        else:
+            result.add(index, data["external_id"], recorded["id"], "unchanged")
+    _refuse(errors)
+
+    with transaction.atomic():
+        recorded_ids = []
+        for index, customer, invoice, data in to_record:
+            try:
+                with transaction.atomic():
+                    payment = payment_record(
+                        customer=customer,
+                        amount=data["amount"],
+                        currency=data["currency"],
+                        received_on=data["received_on"],
+                        actor=actor,
+                        external_id=data["external_id"],
+                        invoice=invoice,
+                        method=data.get("method", ""),
+                        source="api",
+                        reference=data.get("reference", ""),
+                    )
+            except LedgerError as exc:
+                errors[index] = {"non_field_errors": [str(exc)]}
+                continue
+            recorded_ids.append(payment.pk)
+            result.add(index, payment.external_id, payment.pk, "created")
+        _refuse(errors)
+        _evaluate_after_commit(
+            LedgerEntry.objects.filter(payment_id__in=recorded_ids).values_list(
+                "invoice_id", flat=True
+            )
+        )
+    return result

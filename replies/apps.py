@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RepliesConfig(AppConfig):
+    name = "replies"
+    verbose_name = "Replies from debtors"
