@@ -21,7 +21,9 @@ CLERK = "Collections clerk"
 AUDITOR = "Auditor"
 
 # Apps whose rows are the business: claims, customers, cases, messages.
-DOMAIN_APPS = r"customers|payments|dunning|messaging|personalisation|portal|replies"
+DOMAIN_APPS = (
+    r"customers|payments|dunning|messaging|personalisation|portal|replies|delivery"
+)
 # Apps with nothing for a person to read.
 HIDDEN_APPS = {"contenttypes", "sessions"}
 # What a manager configures, in the apps that exist now; the last pattern
@@ -37,9 +39,11 @@ CONFIGURATION = [
     (r".*", r"(add|change|delete)_\w*(rule|template|policy)\w*"),
 ]
 WORK_CASES = (r"dunning", r"work_case")
+# A manager answers for the channels: a failure-rate alert is theirs to close.
+ACKNOWLEDGE_ALERTS = (r"delivery", r"acknowledge_channelalert")
 
 ROLES: dict[str, list[tuple[str, str]]] = {
-    MANAGER: [(r".*", r"view_\w+"), *CONFIGURATION, WORK_CASES],
+    MANAGER: [(r".*", r"view_\w+"), *CONFIGURATION, WORK_CASES, ACKNOWLEDGE_ALERTS],
     CLERK: [(DOMAIN_APPS, r"view_\w+"), WORK_CASES],
     AUDITOR: [(r".*", r"view_\w+")],
 }

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "contact",
     # Before audit: its roles are synced once every app's permissions exist.
     "replies",
+    "delivery",
     "simple_history",
     "audit",
     "api",
@@ -147,8 +148,34 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD") or ""
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "receivables@localhost"
 SMS_BACKEND = env_str("SMS_BACKEND") or "messaging.backends.sms.FileSMSBackend"
+WHATSAPP_BACKEND = (
+    env_str("WHATSAPP_BACKEND") or "messaging.backends.sms.FileWhatsAppBackend"
+)
 SMS_FILE_PATH = OUTBOX_DIR / "sms"
+# The Twilio-compatible Messages API of messaging.backends.sms.TwilioSMSBackend
+# and TwilioWhatsAppBackend; the auth token is the one the replies webhook
+# checks signatures with. The status callback is optional.
+TWILIO_BASE_URL = (env_str("TWILIO_BASE_URL") or "https://api.twilio.com").rstrip("/")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID") or ""
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN") or ""
+TWILIO_SMS_FROM = env_str("TWILIO_SMS_FROM") or ""
+TWILIO_WHATSAPP_FROM = env_str("TWILIO_WHATSAPP_FROM") or ""
+TWILIO_STATUS_CALLBACK_URL = env_str("TWILIO_STATUS_CALLBACK_URL") or ""
+TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 10, minimum=1)
+# Dispatch: messages per batch (one set of channel connections each), and
+# retries of a transient failure (provider 5xx, timeout, SMTP 4xx) after
+# base, base × 3, base × 9 … seconds until the attempts are used up.
+DISPATCH_BATCH_SIZE = env_int("DISPATCH_BATCH_SIZE", 200, minimum=1)
+DISPATCH_MAX_ATTEMPTS = env_int("DISPATCH_MAX_ATTEMPTS", 5, minimum=1)
+DISPATCH_RETRY_BASE_SECONDS = env_int("DISPATCH_RETRY_BASE_SECONDS", 300, minimum=1)
+DISPATCH_RETRY_FACTOR = env_int("DISPATCH_RETRY_FACTOR", 3, minimum=1)
 LETTER_FILE_PATH = OUTBOX_DIR / "letters"
+# Uploaded files (the creditors' invoice documents): personal data, so never
+# served by URL; the admin and the e-mail attachments read them from disk.
+MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
+# The attachments of one e-mail together at most this many KiB; base64 adds a
+# third, so 7 MiB stays under the 10 MB many receiving servers accept.
+EMAIL_ATTACHMENTS_MAX_KB = env_int("EMAIL_ATTACHMENTS_MAX_KB", 7 * 1024)
 # Shared secret of the inbound SMS webhook (contact/sms/inbound/): HMAC-SHA256
 # of the request body; without it the webhook refuses every request.
 CONTACT_SMS_WEBHOOK_SECRET = env_str("CONTACT_SMS_WEBHOOK_SECRET") or ""
@@ -172,6 +199,21 @@ REPLIES_IMAP_USER = env_str("REPLIES_IMAP_USER") or ""
 REPLIES_IMAP_PASSWORD = env_str("REPLIES_IMAP_PASSWORD") or ""
 REPLIES_IMAP_FOLDER = env_str("REPLIES_IMAP_FOLDER") or "INBOX"
 REPLIES_IMAP_SSL = env_bool("REPLIES_IMAP_SSL", default=True)
+
+# Delivery tracking (delivery app, docs/DELIVERY.md): the providers' status
+# webhooks use the same account secrets as the inbound replies; an unset secret
+# refuses every request. The failure-rate alert compares the last window with
+# the days before it.
+DELIVERY_MAILGUN_SIGNING_KEY = env_str("MAILGUN_WEBHOOK_SIGNING_KEY") or ""
+DELIVERY_TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN") or ""
+DELIVERY_SIGNATURE_MAX_AGE = env_int("DELIVERY_SIGNATURE_MAX_AGE", 900)
+DELIVERY_EMAIL_PROVIDER = env_str("DELIVERY_EMAIL_PROVIDER") or "mailgun"
+DELIVERY_SMS_PROVIDER = env_str("DELIVERY_SMS_PROVIDER") or "twilio"
+DELIVERY_ALERT_WINDOW_HOURS = env_int("DELIVERY_ALERT_WINDOW_HOURS", 24)
+DELIVERY_ALERT_BASELINE_DAYS = env_int("DELIVERY_ALERT_BASELINE_DAYS", 7)
+DELIVERY_ALERT_MIN_MESSAGES = env_int("DELIVERY_ALERT_MIN_MESSAGES", 20)
+DELIVERY_ALERT_FACTOR = env_int("DELIVERY_ALERT_FACTOR", 3)
+DELIVERY_ALERT_MIN_RATE = env_int("DELIVERY_ALERT_MIN_RATE_PERCENT", 10) / 100
 
 # How long a personal payment link stays valid.
 PORTAL_LINK_DAYS = env_int("PORTAL_LINK_DAYS", 60)

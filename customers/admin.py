@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from customers.models import Creditor, Customer
+from customers.models import Creditor, Customer, ExtraRecipient
 
 
 @admin.register(Creditor)
@@ -53,6 +53,15 @@ class CreditorAdmin(admin.ModelAdmin):
     ]
 
 
+class ExtraRecipientInline(admin.TabularInline):
+    """Accounts-payable and copy addresses of a business; `ExtraRecipient.clean`
+    refuses them for consumers."""
+
+    model = ExtraRecipient
+    extra = 0
+    fields = ["kind", "email", "name"]
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = [
@@ -79,6 +88,7 @@ class CustomerAdmin(admin.ModelAdmin):
     search_fields = ["name", "external_id", "email", "phone"]
     autocomplete_fields = ["creditor"]
     readonly_fields = ["claims", "created_at", "updated_at"]
+    inlines = [ExtraRecipientInline]
     fieldsets = [
         (None, {"fields": ["creditor", "external_id", "kind", "name", "claims"]}),
         ("Contact", {"fields": ["email", "phone", "preferred_channel"]}),

@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -190,3 +191,79 @@ class Customer(models.Model):
 
     def age_on(self, day) -> int | None:
         return day.year - self.birth_year if self.birth_year else None
+
+    def email_recipients(self) -> "EmailRecipients":
+        """Who an e-mail to this customer is addressed to.
+
+        The customer's own address first; a business's accounts-payable
+        addresses join it in To (they pay), its copy addresses go in Cc. The
+        caller checks consent and the main address: without them nobody gets it.
+        """
+        to = [self.email] if self.email else []
+        cc: list[str] = []
+        if self.kind == self.Kind.BUSINESS and self.pk is not None:
+            for extra in self.extra_recipients.order_by("id"):
+                if extra.email.lower() in {a.lower() for a in to + cc}:
+                    continue
+                if extra.kind == ExtraRecipient.Kind.ACCOUNTS_PAYABLE:
+                    to.append(extra.email)
+                else:
+                    cc.append(extra.email)
+        return EmailRecipients(to=to, cc=cc)
+
+
+@dataclass(frozen=True)
+class EmailRecipients:
+    to: list[str]
+    cc: list[str]
+
+    def __str__(self) -> str:
+        """All addresses in one line, as `Message.recipient` stores them."""
+        text = ", ".join(self.to)
+        if self.cc:
+            text += "; cc: " + ", ".join(self.cc)
+        return text
+
+
+class ExtraRecipient(models.Model):
+    """Another e-mail address of a business customer that gets its messages."""
+
+    class Kind(models.TextChoices):
+        ACCOUNTS_PAYABLE = "accounts_payable", "Accounts payable (To)"
+        COPY = "copy", "Copy (Cc)"
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="extra_recipients"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.COPY)
+    email = models.EmailField()
+    name = models.CharField(
+        max_length=200, blank=True, help_text="e.g. Accounts payable"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["customer", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "email"], name="extra_recipient_unique_email"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name or self.email}"
+
+    def clean(self):
+        # Consumers are addressed personally; copies to third parties would
+        # disclose the debt (and need a consent the product does not record).
+        customer = getattr(self, "customer", None)
+        if customer is not None and customer.kind != Customer.Kind.BUSINESS:
+            raise ValidationError(
+                "Only business customers can have extra recipients; this customer "
+                "is a consumer."
+            )
+        own = (customer.email or "").lower() if customer is not None else ""
+        if own and self.email and self.email.lower() == own:
+            raise ValidationError(
+                {"email": "This is the customer's own address; it gets e-mails anyway."}
+            )

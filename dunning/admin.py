@@ -54,6 +54,8 @@ STEP_FIELDS = [
     "tone_floor",
     "minimum_amount",
     "payment_days",
+    "attach_letter",
+    "attach_invoices",
 ]
 
 

@@ -136,6 +136,16 @@ class Step(models.Model):
     payment_days = models.PositiveSmallIntegerField(
         default=14, help_text="The new payment deadline, in days after the message"
     )
+    # What an e-mail of this step carries (docs/ATTACHMENTS.md); other
+    # channels ignore both.
+    attach_letter = models.BooleanField(
+        default=False,
+        help_text="E-mail: attach the letter the letter channel would print, as PDF",
+    )
+    attach_invoices = models.BooleanField(
+        default=False,
+        help_text="E-mail: attach a copy of each listed claim's invoice, as PDF",
+    )
 
     class Meta:
         ordering = ["plan", "position"]

@@ -18,6 +18,13 @@ SCHEDULES = [
         "hour": 6,
     },
     {
+        # Yesterday's letters for the print service, before the day's run.
+        "name": "letters-print-batch",
+        "func": "messaging.tasks.print_batch_daily",
+        "schedule_type": "D",
+        "hour": 5,
+    },
+    {
         "name": "messages-dispatch",
         "func": "messaging.tasks.dispatch_due",
         "schedule_type": "I",

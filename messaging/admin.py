@@ -53,6 +53,7 @@ class MessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "customer__external_id",
         "items__invoice__number",
         "idempotency_key",
+        "=provider_id",
     ]
     date_hierarchy = "scheduled_at"
     fieldsets = [
@@ -77,6 +78,10 @@ class MessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
             },
         ),
         ("Content", {"fields": ["subject", "body_text", "file_path"]}),
+        (
+            "Sending",
+            {"fields": ["attempts", "next_attempt_at", "last_error", "provider_id"]},
+        ),
         (
             "Decision",
             {

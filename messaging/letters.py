@@ -5,15 +5,40 @@ stored `MessageTemplate` (see `messaging.rendering`); this module turns the
 rendered HTML into a PDF and files it where the print service picks it up.
 """
 
+import os
+import threading
 from pathlib import Path
 
 from django.conf import settings
 
+_local = threading.local()
+
+
+def font_config():
+    """One WeasyPrint font configuration per process and thread.
+
+    Building one looks the fonts up through fontconfig again for every letter,
+    13 % of the time over a run of letters (docs/BENCHMARKS.md, "Letters"). It
+    is not shared between threads (the admin renders previews in a threaded
+    server; Pango's font map is not thread-safe) and made again after a fork,
+    whose copy of fontconfig's state is not meant to be used.
+    """
+    pid = os.getpid()
+    if getattr(_local, "pid", None) != pid:
+        from weasyprint.text.fonts import FontConfiguration
+
+        _local.font_config = FontConfiguration()
+        _local.pid = pid
+    return _local.font_config
+
 
 def html_to_pdf(html: str) -> bytes:
+    """The PDF of a letter's HTML, with its fonts embedded (as subsets)."""
     from weasyprint import HTML
 
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(
+        font_config=font_config()
+    )
 
 
 def render_letter_pdf(message, context: dict) -> bytes:

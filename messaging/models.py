@@ -42,12 +42,25 @@ class Message(models.Model):
     body = models.TextField(blank=True, help_text="Rendered content as sent")
     file_path = models.CharField(max_length=500, blank=True)
     status_reason = models.CharField(max_length=300, blank=True)
+    # The provider's id of the accepted message (SMS sid, e-mail Message-ID,
+    # letter file name): status callbacks of the provider refer to it.
+    provider_id = models.CharField(max_length=200, blank=True, db_index=True)
+    # Sending attempts made; a transient failure puts the message back to
+    # `planned` with the next attempt's time (docs/ARCHITECTURE.md, dispatch).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a failed attempt is tried again"
+    )
+    last_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-scheduled_at", "-id"]
         indexes = [
             models.Index(fields=["status", "scheduled_at"], name="message_due"),
+            models.Index(
+                fields=["status", "next_attempt_at"], name="message_retry_due"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,12 +5,25 @@ the worker whose update changed the row sends it, so two workers (or a job that
 runs twice) never send the same message twice. A worker that dies after the
 claim leaves the message in `sending`: it is not retried automatically, because
 the debtor may already have it.
+
+A transient failure (provider 5xx or 429, timeout, connection error, SMTP 4xx)
+puts the message back to `planned` with `next_attempt_at` after an exponential
+backoff; the normal dispatch picks it up when that time has come, with the
+claims checked again. A permanent failure (the provider refuses the number, no
+address) or the last allowed attempt fails it. Once the provider has accepted a
+message it is `sent`, whatever fails after that.
 """
 
 import logging
+import smtplib
 from collections import defaultdict
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dunning.models import Case
@@ -60,13 +73,18 @@ def item_stop_reason(item: MessageItem, *, creditor) -> str:
 
 
 def _recipient(message) -> str:
+    from messaging.backends.sms import SMSError, to_e164
     from messaging.rendering import postal_address
 
     customer = message.customer
     if message.channel == "email":
-        return customer.email
+        # The main address and a business's extra recipients (To and Cc).
+        return str(customer.email_recipients())[:300]
     if message.channel in ("sms", "whatsapp"):
-        return customer.phone
+        try:
+            return to_e164(customer.phone, customer.country)
+        except SMSError as exc:
+            raise NotSendable(str(exc)) from None
     lines = postal_address(customer, language="en", sender_country="")
     return "\n".join(lines)[:300]
 
@@ -108,22 +126,33 @@ class Outbox:
         self.reset("email")
 
 
-def deliver(message, *, outbox: Outbox, recipient: str, rendered) -> dict:
-    """Hand a rendered message to its channel; return the fields to store."""
+def deliver(
+    message, *, outbox: Outbox, recipient: str, rendered, context: dict | None = None
+) -> dict:
+    """Hand a rendered message to its channel; return the fields to store.
+
+    `context` (from `build_context`) lets an e-mail carry the PDFs its steps
+    ask for (`messaging.attachments`); without it an e-mail has none.
+    """
+    from messaging.attachments import email_attachments
     from messaging.backends.mail import send_email
     from messaging.letters import html_to_pdf, letter_write
 
     subject, text, html = rendered
     if message.channel == "email":
+        recipients = message.customer.email_recipients()
+        attachments = email_attachments(message, context)
         provider_id = send_email(
             connection=outbox.email_connection(),
-            to=recipient,
+            to=recipients.to,
+            cc=recipients.cc,
             subject=subject,
             text=text,
             html=html,
             creditor=message.creditor,
+            attachments=attachments.files,
         )
-        return {"provider_id": provider_id, "file_path": ""}
+        return {"provider_id": provider_id, "file_path": "", "note": attachments.note}
     if message.channel in ("sms", "whatsapp"):
         backend = outbox.short_message_backend(message.channel)
         return {"provider_id": backend.send(recipient, text), "file_path": ""}
@@ -133,14 +162,64 @@ def deliver(message, *, outbox: Outbox, recipient: str, rendered) -> dict:
     raise NotSendable(f"unknown channel {message.channel}")
 
 
-def _fail(message_id: int, link, reason: str) -> str:
+def _revoke(link) -> None:
     if link is not None:
         # A link in a message that never went out must not open the page.
         PortalLink.objects.filter(pk=link.pk).update(revoked_at=timezone.now())
+
+
+def _fail(message_id: int, link, reason: str) -> str:
+    _revoke(link)
     Message.objects.filter(pk=message_id, status=Status.SENDING).update(
-        status=Status.FAILED, status_reason=reason[:300]
+        status=Status.FAILED,
+        status_reason=reason[:300],
+        last_error=reason[:300],
+        next_attempt_at=None,
     )
     return Status.FAILED
+
+
+RETRIED = "retried"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failed attempt: base, base × factor, …"""
+    seconds = settings.DISPATCH_RETRY_BASE_SECONDS * (
+        settings.DISPATCH_RETRY_FACTOR ** max(attempts - 1, 0)
+    )
+    return timedelta(seconds=seconds)
+
+
+def is_transient(exc: Exception) -> bool:
+    """Whether a later attempt may succeed where this one failed."""
+    from messaging.backends.sms import SMSError
+
+    if isinstance(exc, SMSError):
+        return exc.transient
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        # Every recipient refused; 4xx means "not now" (greylisting, full box).
+        codes = [code for code, _text in exc.recipients.values()]
+        return bool(codes) and all(400 <= code < 500 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    # Lost or refused connections and timeouts, SMTP's among them.
+    return isinstance(exc, (smtplib.SMTPServerDisconnected, OSError))
+
+
+def _retry(message_id: int, link, reason: str, *, attempts: int, now) -> str:
+    """Put a message that failed transiently back to `planned` for later."""
+    _revoke(link)
+    next_attempt_at = now + retry_delay(attempts)
+    Message.objects.filter(pk=message_id, status=Status.SENDING).update(
+        status=Status.PLANNED, next_attempt_at=next_attempt_at, last_error=reason[:300]
+    )
+    logger.info(
+        "message %s: attempt %d failed, next at %s",
+        message_id,
+        attempts,
+        next_attempt_at.isoformat(),
+    )
+    return RETRIED
 
 
 def _send_claimed(message_id: int, *, now, outbox: Outbox, actor: str) -> str:
@@ -194,31 +273,73 @@ def _send_claimed(message_id: int, *, now, outbox: Outbox, actor: str) -> str:
             outbox=outbox,
             recipient=recipient,
             rendered=rendered,
+            context=context,
         )
     except NotSendable as exc:
         logger.warning("message %s not sendable: %s", message_id, exc)
         return _fail(message_id, link, str(exc))
     except Exception as exc:
+        outbox.reset(message.channel)
+        reason = f"{type(exc).__name__}: {exc}"
+        if is_transient(exc):
+            if message.attempts < settings.DISPATCH_MAX_ATTEMPTS:
+                logger.warning(
+                    "message %s: attempt %d by %s failed: %s",
+                    message_id,
+                    message.attempts,
+                    message.channel,
+                    type(exc).__name__,
+                )
+                return _retry(
+                    message_id, link, reason, attempts=message.attempts, now=now
+                )
+            plural = "s" if message.attempts != 1 else ""
+            reason = f"{reason} (after {message.attempts} attempt{plural})"
         logger.exception(
             "message %s: sending by %s failed", message_id, message.channel
         )
-        outbox.reset(message.channel)
-        return _fail(message_id, link, f"{type(exc).__name__}: {exc}")
+        return _fail(message_id, link, reason)
 
-    subject, text, _html = rendered
-    status_reason = ""
-    if dropped:
-        status_reason = "not listed: " + "; ".join(
-            f"{item.invoice.number} ({reason})" for item, reason in dropped
-        )
-    Message.objects.filter(pk=message_id, status=Status.SENDING).update(
-        status=Status.SENT,
+    sent = {
+        "status": Status.SENT,
+        "sent_at": timezone.now(),
+        "provider_id": str(result["provider_id"] or "")[:200],
+        "next_attempt_at": None,
+    }
+    try:
+        subject, text, _html = rendered
+        status_reason = ""
+        if dropped:
+            status_reason = "not listed: " + "; ".join(
+                f"{item.invoice.number} ({reason})" for item, reason in dropped
+            )
+        if result.get("note"):
+            status_reason = "; ".join(filter(None, [status_reason, result["note"]]))
+        # A savepoint, so a failure here leaves the fallback below a usable
+        # connection inside a caller's transaction.
+        with transaction.atomic():
+            Message.objects.filter(pk=message_id, status=Status.SENDING).update(
+                **sent,
+                recipient=recipient,
+                subject=subject[:300],
+                body=text,
+                file_path=result["file_path"],
+                status_reason=status_reason[:300],
+            )
+    except Exception:
+        # The provider has it: the message is sent even if its record is not
+        # complete, or a retry would reach the debtor twice.
+        logger.exception("message %s: sent, but storing it failed", message_id)
+        Message.objects.filter(pk=message_id, status=Status.SENDING).update(**sent)
+    # Delivery tracking: the provider's id lets its status webhooks find the
+    # message (docs/DELIVERY.md); a tracking failure never unsends it.
+    from delivery.services import delivery_sent
+
+    delivery_sent(
+        message_id=message_id,
+        channel=message.channel,
+        provider_message_id=str(result["provider_id"] or ""),
         sent_at=timezone.now(),
-        recipient=recipient,
-        subject=subject[:300],
-        body=text,
-        file_path=result["file_path"],
-        status_reason=status_reason[:300],
     )
     logger.info(
         "message %s sent by %s (%s) with %d of %d claims, actor %s",
@@ -237,27 +358,60 @@ def dispatch_due(
 ) -> dict:
     """Send the planned messages that are due (or exactly `message_ids`).
 
-    Returns counts per channel and final status, plus a "total" per status, e.g.
-    {"email": {"sent": 2, "cancelled": 1}, "total": {"sent": 2, "cancelled": 1}}.
-    Messages another worker claimed first are not counted.
+    Due are planned messages whose time has come, retries by `next_attempt_at`,
+    the others by `scheduled_at`; the oldest go first, in batches of
+    `settings.DISPATCH_BATCH_SIZE`, at most `limit` in all. Returns counts per
+    channel and outcome, plus a "total", e.g. {"email": {"sent": 2,
+    "retried": 1}, "total": {"sent": 2, "retried": 1}}; "retried" messages are
+    planned again for a later attempt. Messages another worker claimed first
+    are not counted.
     """
     now = now or timezone.now()
     due = Message.objects.filter(status=Status.PLANNED)
     if message_ids is not None:
-        due = due.filter(pk__in=list(message_ids))
+        # Retries wait for their time even when named.
+        due = due.filter(pk__in=list(message_ids)).filter(
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+        )
     else:
-        due = due.filter(scheduled_at__lte=now)
-    candidates = list(
-        due.order_by("scheduled_at", "id").values_list("pk", "channel")[:limit]
-    )
+        due = due.filter(
+            Q(next_attempt_at__isnull=True, scheduled_at__lte=now)
+            | Q(next_attempt_at__lte=now)
+        )
+    due = due.order_by(Coalesce("next_attempt_at", "scheduled_at"), "id")
 
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    seen: set[int] = set()
+    while limit is None or len(seen) < limit:
+        size = settings.DISPATCH_BATCH_SIZE
+        if limit is not None:
+            size = min(size, limit - len(seen))
+        candidates = list(due.values_list("pk", "channel")[:size])
+        # A retry is due no earlier than `now` plus its backoff, so a message
+        # comes back only if a clock or setting is off: stop rather than loop.
+        fresh = [row for row in candidates if row[0] not in seen]
+        if not fresh:
+            break
+        _dispatch_batch(fresh, now=now, actor=actor, counts=counts)
+        seen.update(message_id for message_id, _channel in fresh)
+        if len(candidates) < size:
+            break
+
+    summary = {channel: dict(by_status) for channel, by_status in counts.items()}
+    summary.setdefault("total", {})
+    logger.info("dispatch by %s: %s", actor, summary["total"])
+    return summary
+
+
+def _dispatch_batch(candidates, *, now, actor: str, counts) -> None:
     outbox = Outbox()
     try:
         for message_id, channel in candidates:
+            # The attempt counts from the claim, so a worker that dies while
+            # sending still used it up.
             claimed = Message.objects.filter(
                 pk=message_id, status=Status.PLANNED
-            ).update(status=Status.SENDING)
+            ).update(status=Status.SENDING, attempts=F("attempts") + 1)
             if not claimed:
                 continue
             status = str(_send_claimed(message_id, now=now, outbox=outbox, actor=actor))
@@ -265,8 +419,3 @@ def dispatch_due(
             counts["total"][status] += 1
     finally:
         outbox.close()
-
-    summary = {channel: dict(by_status) for channel, by_status in counts.items()}
-    summary.setdefault("total", {})
-    logger.info("dispatch by %s: %s", actor, summary["total"])
-    return summary

@@ -4,9 +4,16 @@ Money changes only through `payments.services`, which keep `open_amount` and the
 ledger in step; here the ledger, payments and credit notes are shown, never edited.
 """
 
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from django import forms
 from django.contrib import admin
-from django.core.exceptions import ObjectDoesNotExist
-from django.urls import reverse
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db import models
+from django.http import FileResponse, Http404
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from core.money import format_money
@@ -35,6 +42,27 @@ class ReadOnlyMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@dataclass(frozen=True)
+class DocumentLink:
+    name: str
+    url: str
+
+    def __str__(self) -> str:
+        return PurePath(self.name).name
+
+
+class DocumentInput(forms.ClearableFileInput):
+    """A file input whose "currently" link opens the admin's download view:
+    uploaded invoices are personal data and have no public URL."""
+
+    download_url = ""
+
+    def format_value(self, value):
+        if value and self.download_url:
+            return DocumentLink(str(value), self.download_url)
+        return super().format_value(value)
 
 
 def admin_link(obj, text=None) -> str:
@@ -130,8 +158,8 @@ class InvoiceAdmin(admin.ModelAdmin):
         "customer__name",
         "customer__external_id",
     ]
-    # Only the description is free text; amounts, dates and status follow from
-    # the ledger and the source system.
+    # Only the description and the invoice document are edited here; amounts,
+    # dates and status follow from the ledger and the source system.
     fieldsets = [
         (
             None,
@@ -142,6 +170,7 @@ class InvoiceAdmin(admin.ModelAdmin):
                     "creditor",
                     "customer",
                     "description",
+                    "document",
                 ]
             },
         ),
@@ -181,6 +210,36 @@ class InvoiceAdmin(admin.ModelAdmin):
         "source_facts",
     ]
     inlines = [LedgerEntryInline]
+    formfield_overrides = {models.FileField: {"widget": DocumentInput}}
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None and "document" in form.base_fields:
+            form.base_fields["document"].widget.download_url = reverse(
+                "admin:payments_invoice_document", args=[obj.pk]
+            )
+        return form
+
+    def get_urls(self):
+        document = path(
+            "<path:object_id>/document/",
+            self.admin_site.admin_view(self.document_view),
+            name="payments_invoice_document",
+        )
+        return [document, *super().get_urls()]
+
+    def document_view(self, request, object_id):
+        invoice = self.get_object(request, unquote(object_id))
+        if invoice is None or not invoice.document:
+            raise Http404("No invoice document.")
+        if not self.has_view_permission(request, invoice):
+            raise PermissionDenied
+        return FileResponse(
+            invoice.document.open("rb"),
+            as_attachment=True,
+            filename=PurePath(invoice.document.name).name,
+            content_type="application/pdf",
+        )
 
     def has_add_permission(self, request):
         # Claims are booked through invoice_create (API, import) with their

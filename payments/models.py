@@ -10,6 +10,7 @@ find open claims with an index instead of an aggregate.
 from datetime import date
 from decimal import Decimal
 
+from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import Q
 
@@ -17,6 +18,12 @@ from core.calendar import effective_due_date
 from core.money import format_money
 
 MONEY = {"max_digits": 18, "decimal_places": 6}
+
+
+def invoice_document_path(invoice, filename: str) -> str:
+    """Under the media root, one folder per creditor; the storage makes the name
+    unique when a document is uploaded again."""
+    return f"invoices/{invoice.creditor_id}/{filename}"
 
 
 def ledger_sum(total) -> Decimal:
@@ -61,6 +68,13 @@ class Invoice(models.Model):
         **MONEY, help_text="Sum of the ledger rows; maintained by payments.services"
     )
     settled_on = models.DateField(null=True, blank=True)
+    document = models.FileField(
+        upload_to=invoice_document_path,
+        blank=True,
+        validators=[FileExtensionValidator(["pdf"])],
+        help_text="The creditor's original invoice (PDF); e-mails of steps that "
+        "attach invoices send it, or a generated copy when empty",
+    )
     # Facts from the source system that are not ours to interpret (e.g. the IBM
     # file's historical "Disputed" flag); kept for models and explanations.
     source_facts = models.JSONField(default=dict, blank=True)

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
 from core.money import format_money
+from delivery.services import link_clicked
 from portal.models import Checkout
 from portal.providers import ProviderError, TestProvider, active_provider
 from portal.selectors import checkout_paid_claims, open_claims_by_currency
@@ -204,6 +205,10 @@ def home(request, token):
     link = link_resolve(token)
     if link is None:
         return _not_found(request)
+    if request.method == "GET":
+        # Delivery tracking: the message's link was followed (HEAD is what
+        # link checkers send, not the debtor).
+        link_clicked(link=link)
     return _home_response(request, link, token)
 
 

@@ -2,20 +2,56 @@
 
 A provider integration subclasses `BaseSMSBackend` and is named by its dotted path
 in `settings.SMS_BACKEND` (or `WHATSAPP_BACKEND`). The file backends write one JSON
-line per message, for development and tests.
+line per message, for development and tests; `TwilioSMSBackend` and
+`TwilioWhatsAppBackend` talk to a Twilio-compatible Messages REST API.
+
+A backend raises `SMSTransientError` when trying again later may work (the
+provider is down, overloaded or did not answer in time) and `SMSError` when it
+will not (the provider refuses the number or the message).
 """
 
 import json
+import logging
 import uuid
 from pathlib import Path
 
+import phonenumbers
+import requests
 from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+logger = logging.getLogger(__name__)
+
 
 class SMSError(Exception):
     """The provider refused or failed to take a message."""
+
+    transient = False
+
+
+class SMSTransientError(SMSError):
+    """The provider could not take the message now; a later attempt may work."""
+
+    transient = True
+
+
+def to_e164(number: str, country: str) -> str:
+    """A phone number in E.164 (+4915112345678), national forms read in `country`.
+
+    Raises SMSError for a number that cannot be a real one, so the message
+    fails at once instead of being refused by the provider on every attempt.
+    """
+    raw = (number or "").strip()
+    if raw.startswith("00"):
+        raw = "+" + raw[2:]
+    try:
+        parsed = phonenumbers.parse(raw, (country or "").upper() or None)
+    except phonenumbers.NumberParseException:
+        raise SMSError("phone number not readable") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise SMSError("phone number not valid")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 class BaseSMSBackend:
@@ -68,6 +104,97 @@ class FileWhatsAppBackend(FileSMSBackend):
         return Path(
             getattr(settings, "WHATSAPP_FILE_PATH", None) or settings.SMS_FILE_PATH
         )
+
+
+class TwilioSMSBackend(BaseSMSBackend):
+    """SMS through a Twilio-compatible Messages API.
+
+    `POST {TWILIO_BASE_URL}/2010-04-01/Accounts/{sid}/Messages.json` with the
+    form fields To, From, Body and, if set, StatusCallback; HTTP basic auth
+    with the account sid and auth token. One instance holds one HTTP session,
+    so a dispatch batch reuses its connection.
+    """
+
+    channel = "sms"
+    address_prefix = ""
+
+    def __init__(self):
+        self.base_url = settings.TWILIO_BASE_URL
+        self.account_sid = settings.TWILIO_ACCOUNT_SID
+        self.sender = self.sender_setting()
+        self.status_callback = settings.TWILIO_STATUS_CALLBACK_URL
+        self.timeout = settings.TWILIO_TIMEOUT_SECONDS
+        if not (self.account_sid and settings.TWILIO_AUTH_TOKEN and self.sender):
+            # A configuration problem: every message would fail the same way,
+            # and a later attempt with the same settings cannot succeed.
+            raise SMSError(
+                f"{type(self).__name__} needs TWILIO_ACCOUNT_SID, "
+                "TWILIO_AUTH_TOKEN and its sender number"
+            )
+        self.session = requests.Session()
+        self.session.auth = (self.account_sid, settings.TWILIO_AUTH_TOKEN)
+
+    def sender_setting(self) -> str:
+        return settings.TWILIO_SMS_FROM
+
+    def url(self) -> str:
+        return f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+
+    def send(self, to: str, text: str) -> str:
+        if not to:
+            raise SMSError("no phone number")
+        fields = {
+            "To": f"{self.address_prefix}{to}",
+            "From": f"{self.address_prefix}{self.sender}",
+            "Body": text,
+        }
+        if self.status_callback:
+            fields["StatusCallback"] = self.status_callback
+        try:
+            response = self.session.post(self.url(), data=fields, timeout=self.timeout)
+        except requests.Timeout as exc:
+            # TODO: a read timeout can follow a message the provider took, and
+            # its retry then sends it twice; send an idempotency key once the
+            # provider accepts one.
+            raise SMSTransientError(f"provider timeout ({type(exc).__name__})") from exc
+        except requests.ConnectionError as exc:
+            raise SMSTransientError("provider not reachable") from exc
+
+        status = response.status_code
+        if 200 <= status < 300:
+            try:
+                sid = response.json()["sid"]
+            except (ValueError, KeyError, TypeError):
+                # Accepted all the same: it must not be sent again.
+                logger.warning("%s: accepted without a sid", self.channel)
+                sid = ""
+            return str(sid)
+        code = _provider_code(response)
+        detail = f"HTTP {status}" + (f", code {code}" if code else "")
+        logger.warning("%s provider answered %s", self.channel, detail)
+        if status == 429 or status >= 500:
+            raise SMSTransientError(f"provider unavailable ({detail})")
+        raise SMSError(f"provider refused ({detail})")
+
+
+class TwilioWhatsAppBackend(TwilioSMSBackend):
+    """WhatsApp through the same API: both addresses as `whatsapp:+49…`."""
+
+    channel = "whatsapp"
+    address_prefix = "whatsapp:"
+
+    def sender_setting(self) -> str:
+        return settings.TWILIO_WHATSAPP_FROM
+
+
+def _provider_code(response) -> str:
+    """The provider's error code from its JSON answer; its message is not used
+    because it repeats the phone number."""
+    try:
+        code = response.json().get("code")
+    except (ValueError, AttributeError):
+        return ""
+    return str(code) if code is not None else ""
 
 
 def get_sms_backend() -> BaseSMSBackend:

@@ -143,6 +143,9 @@ def plan_change_data(plan, changes=None, extra_steps=()):
             "tone_floor": step.tone_floor,
             "minimum_amount": step.minimum_amount,
             "payment_days": step.payment_days,
+            # An unticked box is posted as nothing.
+            "attach_letter": "on" if step.attach_letter else "",
+            "attach_invoices": "on" if step.attach_invoices else "",
         }
         values.update((changes or {}).get(step.position, {}))
         forms.append(values)

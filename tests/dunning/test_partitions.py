@@ -134,7 +134,7 @@ def partitions_at_once(run: Run, day: date) -> list:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_at_once_on_postgresql(portfolio):
+def test_two_workers_at_once_on_postgresql(standard_plan, portfolio):
     """Both partitions at the same moment, each on its own connection."""
     if connection.vendor != "postgresql":
         pytest.skip("needs a database server for real concurrency")

@@ -58,3 +58,68 @@ def test_command_prints_a_summary(alice, make_invoice, outbox):
 def test_command_refuses_a_bad_date():
     with pytest.raises(CommandError, match="not an ISO date-time"):
         call_command("dispatch_messages", "--now", "yesterday")
+
+
+def test_command_sends_at_most_the_limit_oldest_first(alice, make_invoice, outbox):
+    """--limit 1 sends the message that was due first and leaves the other."""
+    later = make_message(
+        alice,
+        [(make_invoice(alice, "20.00"), 1)],
+        scheduled_at=SCHEDULED_AT + timedelta(minutes=5),
+    )
+    older = make_message(alice, [(make_invoice(alice, "10.00"), 1)])
+    out = StringIO()
+
+    call_command(
+        "dispatch_messages",
+        "--now",
+        (SCHEDULED_AT + timedelta(hours=1)).isoformat(),
+        "--limit",
+        "1",
+        "--json",
+        stdout=out,
+    )
+
+    assert json.loads(out.getvalue()) == {"email": {"sent": 1}, "total": {"sent": 1}}
+    statuses = dict(
+        Message.objects.filter(pk__in=[older.pk, later.pk]).values_list("pk", "status")
+    )
+    assert statuses == {older.pk: "sent", later.pk: "planned"}
+
+
+def test_command_refuses_a_limit_below_one():
+    with pytest.raises(CommandError, match="--limit must be at least 1"):
+        call_command("dispatch_messages", "--limit", "0")
+
+
+def test_bench_dispatch_plans_and_sends_to_both_file_backends(db, tmp_path):
+    """The benchmark plans one reminder per debtor and sends all of them."""
+    out = StringIO()
+
+    call_command(
+        "bench_dispatch",
+        "--debtors",
+        "6",
+        "--outbox",
+        str(tmp_path / "bench"),
+        "--json",
+        stdout=out,
+    )
+
+    result = json.loads(out.getvalue())
+    assert result["planned"] == 6
+    assert {channel: f["sent"] for channel, f in result["dispatch"].items()} == {
+        "email": 3,
+        "sms": 3,
+    }
+    sms_lines = (tmp_path / "bench" / "sms").glob("*.jsonl")
+    assert sum(len(path.read_text().splitlines()) for path in sms_lines) == 3
+    assert Message.objects.filter(status="sent").count() == 6
+
+
+def test_bench_dispatch_refuses_a_database_with_claims(alice, make_invoice):
+    """The run acts on every creditor, so real data stops the benchmark."""
+    make_invoice(alice, "10.00")
+
+    with pytest.raises(CommandError, match="scratch database"):
+        call_command("bench_dispatch", "--debtors", "2")

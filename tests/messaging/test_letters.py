@@ -1,15 +1,23 @@
-"""Letter PDFs: layout over several pages, reuse by others."""
+"""Letter PDFs: layout over several pages, page footers, embedded fonts."""
 
+import re
 import subprocess
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from customers.models import Customer
 from messaging.letters import render_letter_pdf
 from messaging.rendering import build_context
 
 from .factories import make_message
 
 NOW = datetime(2025, 4, 1, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+MM = 72 / 25.4
+A4_WIDTH = 210 * MM
+RIGHT_MARGIN = 20 * MM
+LEFT_MARGIN = 25 * MM
+# The head's middle line; "Invoice date" wraps onto two lines in a full table.
+HEAD_LABELS = ("Invoice", "Due date", "Level", "Amount", "Paid", "Fees", "Open")
 
 
 def pdf_pages(pdf: bytes) -> list[str]:
@@ -19,19 +27,168 @@ def pdf_pages(pdf: bytes) -> list[str]:
     return text.split("\f")[:-1]
 
 
+def pdf_words(pdf: bytes) -> list[list[tuple[float, float, float, str]]]:
+    """Per page, every word with its left, right and top edge in points."""
+    boxes = subprocess.run(
+        ["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    return [
+        [
+            (float(x_min), float(x_max), float(y_min), word)
+            for x_min, y_min, x_max, word in re.findall(
+                r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)"'
+                r' yMax="[\d.]+">([^<]+)</word>',
+                page,
+            )
+        ]
+        for page in boxes.split("<page ")[1:]
+    ]
+
+
+def pdf_fonts(pdf: bytes, tmp_path) -> list[dict]:
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(pdf)
+    lines = subprocess.run(
+        ["pdffonts", str(path)], capture_output=True, check=True
+    ).stdout.decode()
+    fonts = []
+    for line in lines.splitlines()[2:]:
+        # name type... encoding emb sub uni object-id generation
+        parts = line.split()
+        fonts.append({"name": parts[0], "emb": parts[-5], "uni": parts[-3]})
+    return fonts
+
+
+def letter_pdf(customer, claims, **kw) -> bytes:
+    message = make_message(customer, claims, channel="letter", **kw)
+    return render_letter_pdf(message, build_context(message, "http://x/p/t/", now=NOW))
+
+
 def test_long_letter_repeats_the_table_head_and_numbers_pages(bob_ltd, make_invoice):
     """A claim table over two pages repeats its head; the footer counts pages."""
     claims = [(make_invoice(bob_ltd, f"{n}.00"), 1 + n % 4) for n in range(1, 46)]
-    message = make_message(bob_ltd, claims, channel="letter")
 
-    pdf = render_letter_pdf(message, build_context(message, "http://x/p/t/", now=NOW))
+    pages = pdf_pages(letter_pdf(bob_ltd, claims))
 
-    pages = pdf_pages(pdf)
     assert len(pages) >= 2
     for number, page in enumerate(pages, start=1):
-        assert f"Page {number} of {len(pages)}" in page
+        assert f"Page {number}/{len(pages)}" in page
     assert "Invoice date" in pages[0] and "Invoice date" in pages[1]
     everything = "".join(pages)
     for n in range(1, 46):
         assert f"INV-{n:04d}" in everything
     assert "http://x/p/t/" in everything
+
+
+def test_a_german_letter_counts_its_pages_as_seite_n_of_m(alice, make_invoice):
+    """A one-page German letter's footer reads "Seite 1/1"."""
+    [page] = pdf_pages(letter_pdf(alice, [(make_invoice(alice, "80.00"), 2)]))
+
+    assert "Seite 1/1" in page
+
+
+def test_eighty_claims_repeat_the_head_on_every_page_right_aligned(
+    bob_ltd, make_invoice
+):
+    """80 claims span pages; each page has the table head; amounts end flush."""
+    claims = [(make_invoice(bob_ltd, f"{n}.00"), 1) for n in range(1, 80)]
+    # The widest amount the table may have to hold.
+    claims.append((make_invoice(bob_ltd, "9876543.21"), 1))
+
+    pdf = letter_pdf(bob_ltd, claims)
+
+    pages = pdf_pages(pdf)
+    assert len(pages) >= 3
+    for number, page in enumerate(pages, start=1):
+        assert f"Page {number}/{len(pages)}" in page
+        rows = [line for line in page.splitlines() if re.match(r"\s*INV-\d{4}", line)]
+        if rows:
+            head = next(line for line in page.splitlines() if "Due date" in line)
+            for label in HEAD_LABELS:
+                assert label in head, (number, label)
+    everything = "".join(pages)
+    for n in range(1, 81):
+        assert f"INV-{n:04d}" in everything
+    assert "€9,876,543.21" in everything
+
+    right_edge = A4_WIDTH - RIGHT_MARGIN
+    table_rows = 0
+    for words in pdf_words(pdf):
+        # Nothing reaches past the right margin (the footer sits inside it).
+        assert max(x_max for _x, x_max, _y, _w in words) <= right_edge + 0.5
+        # Each claim row ends with its open amount, flush with the others.
+        row_tops = {
+            round(y)
+            for x, _x_max, y, word in words
+            if word[:4] == "INV-" and x < LEFT_MARGIN + 5 * MM
+        }
+        row_ends = []
+        for top in row_tops:
+            row = [w for w in words if round(w[2]) == top]
+            _x, x_max, _y, last = max(row, key=lambda w: w[1])
+            if len(row) > 3:
+                assert last.startswith("€"), row
+                row_ends.append(x_max)
+        if row_tops:
+            assert max(row_ends) - min(row_ends) <= 0.5, row_ends
+            table_rows += len(row_ends)
+    assert table_rows == 80
+
+
+def test_fonts_are_embedded_and_cover_euro_eszett_and_eastern_letters(
+    creditor, make_invoice, tmp_path
+):
+    """€ ß Ł ő Ğ in a debtor's name and address survive into the PDF's text."""
+    customer = Customer.objects.create(
+        creditor=creditor,
+        external_id="C-LOD",
+        kind="consumer",
+        name="Łucja Őry-Ğündoğdu",
+        street="Großstraße 12",
+        postcode="90-001",
+        city="Łódź",
+        country="PL",
+        language="de",
+        time_zone="Europe/Warsaw",
+    )
+
+    pdf = letter_pdf(customer, [(make_invoice(customer, "1234.50"), 2)])
+
+    text = "".join(pdf_pages(pdf))
+    for expected in ("Łucja Őry-Ğündoğdu", "Großstraße 12", "Łódź", "€"):
+        assert expected in text, expected
+    fonts = pdf_fonts(pdf, tmp_path)
+    assert fonts
+    for font in fonts:
+        assert "DejaVu" in font["name"], font
+        assert font["emb"] == "yes" and font["uni"] == "yes", font
+
+
+def test_each_thread_renders_with_its_own_font_configuration():
+    """The font configuration is reused within a thread, never shared across."""
+    import threading
+
+    from messaging.letters import font_config
+
+    seen = []
+    worker = threading.Thread(target=lambda: seen.extend([font_config()] * 2))
+    worker.start()
+    worker.join()
+
+    assert font_config() is font_config()
+    assert seen[0] is seen[1]
+    assert seen[0] is not font_config()
+
+
+def test_bench_letters_reports_letters_per_second_with_two_workers():
+    """bench_letters renders the letters in two processes and reports the rate."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("bench_letters", "--letters", "4", "--workers", "2", stdout=out)
+
+    assert re.match(
+        r"4 letters, 2 worker\(s\): [\d.]+ s, [\d.]+ letters/s", out.getvalue()
+    )

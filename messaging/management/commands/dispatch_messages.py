@@ -17,6 +17,11 @@ class Command(BaseCommand):
             "a time without offset is in the operators' zone",
         )
         parser.add_argument(
+            "--limit",
+            type=int,
+            help="send at most this many (the oldest due first); default: all due",
+        )
+        parser.add_argument(
             "--json", action="store_true", help="print the counts as JSON"
         )
 
@@ -32,7 +37,10 @@ class Command(BaseCommand):
             if timezone.is_naive(now):
                 now = timezone.make_aware(now)
 
-        result = dispatch_due(now=now, actor="system:command")
+        if options["limit"] is not None and options["limit"] < 1:
+            raise CommandError("--limit must be at least 1")
+
+        result = dispatch_due(now=now, limit=options["limit"], actor="system:command")
 
         if options["json"]:
             self.stdout.write(json.dumps(result, sort_keys=True))
