@@ -28,11 +28,19 @@ from django.db.models import Q
 from django.template.loader import render_to_string, select_template
 from django.utils import timezone
 
+from contact.links import unsubscribe_url
 from core.calendar import next_working_day
 from core.money import ZERO, format_money
+from customers.models import Channel
 from messaging.templating import SMS_MAX_CHARS, render_source
 from payments.selectors import claim_breakdown
 
+# The last line of every e-mail's text: how to stop e-mails (the debtor is then
+# reached by the other channels the contact policy allows).
+UNSUBSCRIBE_TEXT = {
+    "en": "To receive no more e-mails about your account:",
+    "de": "Wenn Sie keine E-Mails mehr zu Ihrem Konto erhalten möchten:",
+}
 LANGUAGES = ("en", "de")
 DEFAULT_LANGUAGE = "en"
 DEFAULT_VARIANT = "a"
@@ -289,6 +297,13 @@ def build_context(message, token_url: str, *, items=None, now=None) -> dict:
         "deadline_display": deadline_display,
         "consequence": consequence_text(action, language, deadline_display),
         "link": token_url,
+        # Signed, without expiry: e-mails carry it in the footer and in the
+        # List-Unsubscribe header (contact.links).
+        "unsubscribe_link": (
+            unsubscribe_url(customer, Channel.EMAIL)
+            if message.channel == Channel.EMAIL
+            else ""
+        ),
         "compact": False,
         # For the file templates only; a stored template cannot include files.
         "intro_template": f"messaging/{language}/intro.txt",
@@ -414,6 +429,10 @@ def render(message, context: dict, *, wording: Wording | None = None):
         return subject, text, ""
 
     body = _tidy(wording.body(context))
+    if channel == "email" and context.get("unsubscribe_link"):
+        # After the template's own text, so a stored template cannot drop it.
+        footer = UNSUBSCRIBE_TEXT[language if language in UNSUBSCRIBE_TEXT else "en"]
+        body = f"{body.rstrip()}\n\n{footer} {context['unsubscribe_link']}\n"
     if channel == "letter":
         layout = {**context, "body": body}
         text = _tidy(render_to_string(f"messaging/letter/plain_{language}.txt", layout))

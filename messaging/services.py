@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from contact.links import list_unsubscribe_headers
 from dunning.models import Case
 from messaging.models import Message, MessageItem
 from payments.models import Invoice
@@ -151,6 +152,7 @@ def deliver(
             html=html,
             creditor=message.creditor,
             attachments=attachments.files,
+            headers=list_unsubscribe_headers(message.customer),
         )
         return {"provider_id": provider_id, "file_path": "", "note": attachments.note}
     if message.channel in ("sms", "whatsapp"):
@@ -225,6 +227,7 @@ def _retry(message_id: int, link, reason: str, *, attempts: int, now) -> str:
 def _send_claimed(message_id: int, *, now, outbox: Outbox, actor: str) -> str:
     """Send a message this worker has claimed; return its final status."""
     from messaging.rendering import build_context, render
+    from portal.access import letter_access_context
     from portal.services import link_create, link_url
 
     message = Message.objects.select_related("creditor", "customer", "decision").get(
@@ -267,6 +270,10 @@ def _send_claimed(message_id: int, *, now, outbox: Outbox, actor: str) -> str:
         recipient = _recipient(message)
         link, token = link_create(customer=customer, message=message)
         context = build_context(message, link_url(token), items=sendable, now=now)
+        if message.channel == "letter":
+            # A letter cannot be clicked: it prints a short address, code and
+            # passcode (only the PDF has them; the stored text does not).
+            context.update(letter_access_context(link=link, token=token))
         rendered = render(message, context)
         result = deliver(
             message,

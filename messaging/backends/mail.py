@@ -18,6 +18,7 @@ def send_email(
     creditor,
     cc: Sequence[str] = (),
     attachments: Sequence = (),
+    headers: dict[str, str] | None = None,
 ) -> str:
     """Send one e-mail over an open connection; return its Message-ID.
 
@@ -35,7 +36,7 @@ def send_email(
         cc=list(cc) or None,
         reply_to=[creditor.email] if creditor.email else None,
         connection=connection,
-        headers={"Message-ID": message_id},
+        headers={**(headers or {}), "Message-ID": message_id},
     )
     email.attach_alternative(html, "text/html")
     for attachment in attachments:

@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 
+from contact.links import unsubscribe_url
 from customers.models import Customer
 from dunning.models import Plan
 from messaging.models import MessageTemplate
@@ -279,7 +280,10 @@ def test_rendering_uses_an_edited_stored_template(dora, make_invoice):
     subject, text, html = render(message, build_context(message, LINK, now=NOW))
 
     assert subject == "Open: R-9"
-    assert text == "Hi Dora Dietz, €10.00 is open until April 8, 2025. <Thanks>\n"
+    body, footer = text.split("\n\n")
+    assert body == "Hi Dora Dietz, €10.00 is open until April 8, 2025. <Thanks>"
+    # Whatever the template says, the e-mail ends with the unsubscribe link.
+    assert footer.endswith(f" {unsubscribe_url(dora, 'email')}\n")
     # The HTML is made from the text, escaped, inside the branded layout.
     assert "€10.00 is open until April 8, 2025. &lt;Thanks&gt;" in html
     assert "Acme GmbH" in html
