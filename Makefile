@@ -12,7 +12,13 @@ DATE ?=
 SERVE ?= 1
 HOST ?= 127.0.0.1:8000
 
-.PHONY: demo test lint serve worker clean
+# make bench: the daily run at scale beside the SQL floor (docs/BENCHMARKS.md).
+# The database is created and migrated if needed; the bench empties its tables.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dunning_bench
+BENCH_CLAIMS ?= 10000,100000,1000000
+BENCH_WORKERS ?= 1,2
+
+.PHONY: demo test lint serve worker clean bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +61,10 @@ serve: $(VENV)/.runtime
 
 worker: $(VENV)/.runtime
 	$(MANAGE) qcluster
+
+bench: $(VENV)/.runtime
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(MANAGE) bench --create-database --json \
+		--claims $(BENCH_CLAIMS) --workers $(BENCH_WORKERS)
 
 clean:
 	rm -rf var

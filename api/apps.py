@@ -7,4 +7,6 @@ class ApiConfig(AppConfig):
 
     def ready(self):
         # Registers the token scheme with drf-spectacular.
-        from api import schema  # noqa: F401
+        from api import schedules, schema  # noqa: F401
+
+        schedules.connect()

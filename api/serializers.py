@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from core.money import round_money
 from customers.models import Channel, Customer, validate_time_zone
+from delivery.models import DeliveryEvent
 from dunning.models import Case
 from messaging.models import Message, MessageItem
 from payments.models import (
@@ -322,6 +323,8 @@ class PaymentSerializer(MoneyMixin, serializers.ModelSerializer):
             "invoice",
             "invoice_external_id",
             "unallocated_amount",
+            "reversed_on",
+            "reversal_reason",
             "created_at",
         ]
 
@@ -497,5 +500,58 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
+class ReversalSerializer(serializers.Serializer):
+    reversed_on = serializers.DateField(
+        help_text="The day the money came back (the debit was returned)"
+    )
+    reason = serializers.CharField(
+        max_length=300, help_text="e.g. 'SEPA return MD06' or 'insufficient funds'"
+    )
+
+
 class OptionalReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+# --- engagement and delivery events ----------------------------------------------
+
+
+class DeliveryEventInputSerializer(serializers.Serializer):
+    """A status an ERP's own mail system (or web site) reports about a message."""
+
+    event_id = serializers.CharField(
+        max_length=200,
+        help_text="Your id of this event: sending it again changes nothing",
+    )
+    message = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="The message's id, as in /messages/"
+    )
+    kind = serializers.ChoiceField(choices=DeliveryEvent.Kind.choices)
+    bounce = serializers.ChoiceField(
+        choices=DeliveryEvent.Bounce.choices,
+        required=False,
+        allow_blank=True,
+        help_text="For a bounce: hard (the address is bad: the claims are planned "
+        "on the next channel) or soft",
+    )
+    occurred_at = serializers.DateTimeField()
+    reason = _text(200, help_text="What the mail system said, e.g. 'No such mailbox'")
+
+    def validate(self, data):
+        if data.get("bounce") and data["kind"] != DeliveryEvent.Kind.BOUNCED:
+            raise serializers.ValidationError(
+                {"bounce": "Only a bounce is hard or soft."}
+            )
+        if data["kind"] == DeliveryEvent.Kind.BOUNCED and not data.get("bounce"):
+            raise serializers.ValidationError(
+                {"bounce": "Say whether the bounce is hard or soft."}
+            )
+        return data
+
+
+class DeliveryEventSerializer(serializers.ModelSerializer):
+    event_id = serializers.CharField(source="provider_event_id")
+
+    class Meta:
+        model = DeliveryEvent
+        fields = ["id", "event_id", "message", "kind", "bounce", "occurred_at"]

@@ -16,7 +16,7 @@ which allocate, settle claims and close their cases.
 import logging
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.importers.base import CustomerRow
@@ -216,20 +216,11 @@ def invoices_upsert(*, creditor, rows, invalid: dict, actor: str) -> BatchResult
     _refuse(errors)
 
     with transaction.atomic():
-        invoices = Invoice.objects.bulk_create([invoice for _i, invoice in new])
-        LedgerEntry.objects.bulk_create(
-            LedgerEntry(
-                invoice=invoice,
-                kind=LedgerEntry.Kind.PRINCIPAL,
-                component=LedgerEntry.Component.PRINCIPAL,
-                amount=invoice.amount,
-                booked_on=invoice.issued_on,
-                actor=actor,
-                reason="invoice booked",
-            )
-            for invoice in invoices
-        )
         now = timezone.now()
+        if connection.vendor == "postgresql":
+            _book_claims_set_based([invoice for _i, invoice in new], actor, now)
+        else:
+            _book_claims([invoice for _i, invoice in new], actor)
         Invoice.objects.bulk_update(
             [
                 Invoice(pk=pk, number=number, description=description, updated_at=now)
@@ -249,6 +240,87 @@ def invoices_upsert(*, creditor, rows, invalid: dict, actor: str) -> BatchResult
         result.unchanged,
     )
     return result
+
+
+def _book_claims(invoices: list[Invoice], actor: str) -> None:
+    invoices = Invoice.objects.bulk_create(invoices)
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            invoice=invoice,
+            kind=LedgerEntry.Kind.PRINCIPAL,
+            component=LedgerEntry.Component.PRINCIPAL,
+            amount=invoice.amount,
+            booked_on=invoice.issued_on,
+            actor=actor,
+            reason="invoice booked",
+        )
+        for invoice in invoices
+    )
+
+
+def _book_claims_set_based(invoices: list[Invoice], actor: str, now) -> None:
+    """The same rows as `_book_claims` in two statements over arrays.
+
+    Compiling a 1,000-row `bulk_create` costs several times what PostgreSQL
+    needs to insert it; `unnest` sends one parameter per column instead. The
+    principal rows are inserted from the claims just written, in the same
+    transaction. Sets the new ids on `invoices`.
+    """
+    if not invoices:
+        return
+    invoice_table = Invoice._meta.db_table
+    ledger_table = LedgerEntry._meta.db_table
+    columns = {
+        "creditor_id": ("bigint", [i.creditor_id for i in invoices]),
+        "customer_id": ("bigint", [i.customer_id for i in invoices]),
+        "external_id": ("text", [i.external_id for i in invoices]),
+        "number": ("text", [i.number for i in invoices]),
+        "currency": ("text", [i.currency for i in invoices]),
+        "amount": ("numeric", [i.amount for i in invoices]),
+        "issued_on": ("date", [i.issued_on for i in invoices]),
+        "due_on": ("date", [i.due_on for i in invoices]),
+        "description": ("text", [i.description for i in invoices]),
+    }
+    names = ", ".join(columns)
+    arrays = ", ".join(f"%s::{kind}[]" for kind, _values in columns.values())
+    # Fixed table and column names; every value is a parameter.
+    insert_claims = (
+        f"INSERT INTO {invoice_table} ({names}, open_amount, status, source_facts, "  # noqa: S608
+        "document, created_at, updated_at) "
+        f"SELECT {names}, amount, %s, '{{}}'::jsonb, '', %s, %s "
+        f"FROM unnest({arrays}) AS t({names}) RETURNING id, external_id"
+    )
+    insert_principal = (
+        f"INSERT INTO {ledger_table} (invoice_id, kind, component, amount, "  # noqa: S608
+        "booked_on, actor, reason, created_at, details, key) "
+        "SELECT id, %s, %s, amount, issued_on, %s, %s, %s, '{}'::jsonb, '' "
+        f"FROM {invoice_table} WHERE id = ANY(%s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            insert_claims,
+            [
+                Invoice.Status.OPEN,
+                now,
+                now,
+                *(values for _kind, values in columns.values()),
+            ],
+        )
+        ids = {external_id: pk for pk, external_id in cursor.fetchall()}
+        cursor.execute(
+            insert_principal,
+            [
+                LedgerEntry.Kind.PRINCIPAL,
+                LedgerEntry.Component.PRINCIPAL,
+                actor,
+                "invoice booked",
+                now,
+                list(ids.values()),
+            ],
+        )
+    for invoice in invoices:
+        invoice.pk = ids[invoice.external_id]
+        invoice._state.adding = False
 
 
 def _new_invoice(creditor, customer_id: int, data: dict, number: str) -> Invoice:

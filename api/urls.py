@@ -14,6 +14,9 @@ router.register("messages", views.MessageViewSet, basename="message")
 router.register(
     "instalment-plans", views.InstalmentPlanViewSet, basename="instalment-plan"
 )
+router.register(
+    "delivery-events", views.DeliveryEventViewSet, basename="delivery-event"
+)
 
 app_name = "api"
 urlpatterns = [

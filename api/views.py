@@ -43,9 +43,12 @@ from api.idempotency import HEADER, idempotent
 from api.pagination import IdCursorPagination
 from api.selectors import message_pdf, message_text
 from api.services import (
+    EventConflict,
     InstalmentPlanConflict,
     InstalmentPlanRefused,
+    engagement_record,
     instalment_plan_record,
+    payment_reversal_record,
 )
 from customers.models import Creditor, Customer
 from dunning import services as casework
@@ -226,6 +229,32 @@ class PaymentViewSet(ScopedViewSet):
         """Payments are allocated as they come; the claims they reach are
         evaluated at once (cases closed, queued messages cancelled)."""
         return _bulk(self, request, s.PaymentItemSerializer, upserts.payments_upsert)
+
+    @extend_schema(
+        summary="Reverse a payment that failed (a returned direct debit)",
+        description="The payment's allocations are booked back: the claims it "
+        "settled are open again, their cases go back to dunning and are "
+        "dunned at once by a django-q2 task. Reversing a payment again changes "
+        "nothing.",
+        request=s.ReversalSerializer,
+        responses=responses({200: s.PaymentSerializer}, WRITE),
+        parameters=[IDEMPOTENCY],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def reverse(self, request, pk=None):
+        payment = self.get_object()
+        data = s.ReversalSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            payment_reversal_record(
+                payment=payment, actor=self.actor, **data.validated_data
+            )
+        except LedgerError as exc:
+            raise Conflict(str(exc)) from None
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=payment.pk)).data
+        )
 
 
 def _case_action(input_serializer, summary: str):
@@ -414,6 +443,52 @@ class InstalmentPlanViewSet(ScopedViewSet):
         plan = self.get_queryset().get(pk=plan.pk)
         return Response(
             self.get_serializer(plan).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class DeliveryEventViewSet(ClientScoped, viewsets.GenericViewSet):
+    """Engagement and delivery statuses reported by the ERP's own systems."""
+
+    serializer_class = s.DeliveryEventSerializer
+
+    @extend_schema(
+        summary="Report a delivery or engagement event of a message",
+        description="For messages the ERP's own systems deliver or track "
+        "(delivered, opened, clicked, bounced, complained ...). A hard bounce "
+        "marks the address undeliverable and plans the message's claims on the "
+        "next channel, as a provider's bounce does. The same event id again is "
+        "answered 200 and changes nothing; the same id for another message or "
+        "status is 409. A message of another creditor is 400, unknown.",
+        request=s.DeliveryEventInputSerializer,
+        responses=responses(
+            {201: s.DeliveryEventSerializer, 200: s.DeliveryEventSerializer}, WRITE
+        ),
+        parameters=[IDEMPOTENCY],
+    )
+    @idempotent
+    def create(self, request):
+        data = s.DeliveryEventInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            outcome = engagement_record(
+                client_id=request.auth.pk,
+                creditor_ids=self.creditor_ids,
+                event_id=values["event_id"],
+                message_id=values["message"],
+                kind=values["kind"],
+                bounce=values.get("bounce", ""),
+                occurred_at=values["occurred_at"],
+                reason=values.get("reason", ""),
+            )
+        except EventConflict as exc:
+            raise Conflict(str(exc)) from None
+        if outcome is None:
+            raise drf_serializers.ValidationError({"message": ["Unknown message."]})
+        event, created = outcome
+        return Response(
+            s.DeliveryEventSerializer(event).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

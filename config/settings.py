@@ -188,6 +188,13 @@ REPLIES_MODEL_PATH = env_path(
     "REPLIES_MODEL_PATH", VAR_DIR / "models" / "reply_intent.joblib"
 )
 REPLIES_CONFIDENCE_THRESHOLD = env_int("REPLIES_CONFIDENCE_PERCENT", 60) / 100
+# Learned models of personalisation (docs/MODELS.md): where the registry's
+# joblib files live.
+PERSONALISATION_MODEL_DIR = env_path("PERSONALISATION_MODEL_DIR", VAR_DIR / "models")
+# OpenMP threads of the tree models. Their idle threads spin: on a machine
+# whose cores other processes keep busy, 2 threads fitted 300 times slower
+# than 1 (docs/MODELS.md), so 1 unless the cores are the model's own.
+PERSONALISATION_THREADS = env_int("PERSONALISATION_THREADS", 1)
 REPLIES_PAUSE_DAYS = env_int("REPLIES_PAUSE_DAYS", 14)
 REPLIES_WEBHOOK_SECRET = env_str("REPLIES_WEBHOOK_SECRET") or ""
 REPLIES_MAILGUN_SIGNING_KEY = env_str("MAILGUN_WEBHOOK_SIGNING_KEY") or ""
@@ -207,6 +214,8 @@ REPLIES_IMAP_SSL = env_bool("REPLIES_IMAP_SSL", default=True)
 DELIVERY_MAILGUN_SIGNING_KEY = env_str("MAILGUN_WEBHOOK_SIGNING_KEY") or ""
 DELIVERY_TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN") or ""
 DELIVERY_SIGNATURE_MAX_AGE = env_int("DELIVERY_SIGNATURE_MAX_AGE", 900)
+# The generic signed payments webhook (/webhooks/payments/); unset refuses all.
+PAYMENTS_WEBHOOK_SECRET = env_str("PAYMENTS_WEBHOOK_SECRET") or ""
 DELIVERY_EMAIL_PROVIDER = env_str("DELIVERY_EMAIL_PROVIDER") or "mailgun"
 DELIVERY_SMS_PROVIDER = env_str("DELIVERY_SMS_PROVIDER") or "twilio"
 DELIVERY_ALERT_WINDOW_HOURS = env_int("DELIVERY_ALERT_WINDOW_HOURS", 24)
@@ -222,6 +231,22 @@ PORTAL_LINK_DAYS = env_int("PORTAL_LINK_DAYS", 60)
 PORTAL_PAYMENT_PROVIDER = env_str("PORTAL_PAYMENT_PROVIDER") or (
     "test" if DEBUG else ""
 )
+# Failed attempts at a token, short code or second factor (portal/access.py),
+# as django-ratelimit rates: per IP address, and per link or typed code.
+PORTAL_RATE_PER_IP = env_str("PORTAL_RATE_PER_IP") or "30/h"
+PORTAL_RATE_PER_LINK = env_str("PORTAL_RATE_PER_LINK") or "5/h"
+# Stripe Checkout (PORTAL_PAYMENT_PROVIDER=stripe); the keys come from the
+# environment only. The checkout origin is allowed as the pay form's target.
+STRIPE_API_BASE = (env_str("STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/")
+STRIPE_CHECKOUT_ORIGIN = env_str("STRIPE_CHECKOUT_ORIGIN") or (
+    "https://checkout.stripe.com"
+)
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY") or ""
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET") or ""
+STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 10, minimum=1)
+# "I have already paid" on the debtor page pauses dunning this many days while
+# a clerk looks for the money.
+PORTAL_ALREADY_PAID_DAYS = env_int("PORTAL_ALREADY_PAID_DAYS", 7)
 
 Q_CLUSTER = {
     "name": "dunning",

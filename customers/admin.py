@@ -38,7 +38,10 @@ class CreditorAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Dunning", {"fields": ["default_plan", "minimum_amount"]}),
+        (
+            "Dunning",
+            {"fields": ["default_plan", "minimum_amount", "learning_enabled"]},
+        ),
         (
             "Interest, fees and payments",
             {
@@ -50,6 +53,18 @@ class CreditorAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            "Debtor page: ways out",
+            {
+                "fields": [
+                    "instalment_minimum",
+                    "instalment_max_months",
+                    "instalment_interest_percent",
+                    "promise_max_days",
+                ]
+            },
+        ),
+        ("Debtor page: access", {"fields": ["portal_second_factor"]}),
     ]
 
 
@@ -91,7 +106,17 @@ class CustomerAdmin(admin.ModelAdmin):
     inlines = [ExtraRecipientInline]
     fieldsets = [
         (None, {"fields": ["creditor", "external_id", "kind", "name", "claims"]}),
-        ("Contact", {"fields": ["email", "phone", "preferred_channel"]}),
+        (
+            "Contact",
+            {
+                "fields": [
+                    "email",
+                    "phone",
+                    "preferred_channel",
+                    ("contact_from", "contact_until"),
+                ]
+            },
+        ),
         ("Address", {"fields": ["street", "postcode", "city", "country"]}),
         (
             "Profile",
@@ -100,6 +125,7 @@ class CustomerAdmin(admin.ModelAdmin):
                     "language",
                     "time_zone",
                     "birth_year",
+                    "birth_date",
                     "customer_since",
                     "segment",
                 ]
@@ -113,6 +139,7 @@ class CustomerAdmin(admin.ModelAdmin):
                     "consent_sms",
                     "consent_whatsapp",
                     "consent_letter",
+                    "objects_to_profiling",
                 ]
             },
         ),

@@ -29,6 +29,15 @@ class AllocationOrder(models.TextChoices):
     PRINCIPAL_COSTS = "principal,costs,interest", "Principal, costs, interest"
 
 
+class SecondFactor(models.TextChoices):
+    """What a debtor types to prove who they are before the page shows details."""
+
+    NONE = "", "None"
+    BIRTH_DATE = "birth_date", "Birth date"
+    POSTCODE = "postcode", "Postcode"
+    CUSTOMER_NUMBER = "customer_number", "Customer number"
+
+
 class Creditor(models.Model):
     """The company, brand or legal entity that is owed."""
 
@@ -92,6 +101,39 @@ class Creditor(models.Model):
         help_text="When a claim's principal is paid or credited, waive the fees "
         "and interest left on it instead of claiming them",
     )
+    # What a debtor may choose on the debtor page (portal/ways_out.py).
+    instalment_minimum = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        default=25,
+        help_text="Smallest instalment a debtor may choose, in the claim's currency",
+    )
+    instalment_max_months = models.PositiveSmallIntegerField(
+        default=6, help_text="Longest instalment plan a debtor may choose (0: none)"
+    )
+    instalment_interest_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=0,
+        help_text="Yearly interest on the balance of an instalment plan, in percent",
+    )
+    promise_max_days = models.PositiveSmallIntegerField(
+        default=30, help_text="How far ahead a debtor may promise to pay (0: never)"
+    )
+    # Off: every decision for this creditor's debtors comes from the rules
+    # alone, whatever model is active (personalisation/propensity.py).
+    learning_enabled = models.BooleanField(
+        default=True,
+        help_text="Let learned models score this creditor's debtors; off means "
+        "rules alone",
+    )
+    # Asked on the debtor page before any detail shows (portal/access.py).
+    portal_second_factor = models.CharField(
+        max_length=20,
+        choices=SecondFactor.choices,
+        blank=True,
+        help_text="What a debtor must enter before the debtor page shows details",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -136,6 +178,8 @@ class Customer(models.Model):
         max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
     )
     birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Only for the second factor of the debtor page, when a creditor asks for it.
+    birth_date = models.DateField(null=True, blank=True)
     customer_since = models.DateField(null=True, blank=True)
     segment = models.CharField(max_length=50, blank=True)
     # Consents per channel: whether the customer may be contacted there.
@@ -145,6 +189,15 @@ class Customer(models.Model):
     consent_letter = models.BooleanField(default=True)
     preferred_channel = models.CharField(
         max_length=10, choices=Channel.choices, blank=True
+    )
+    # The debtor's own time window (in their zone), set on the debtor page;
+    # personalisation sends inside it when the contact policy allows.
+    contact_from = models.TimeField(null=True, blank=True)
+    contact_until = models.TimeField(null=True, blank=True)
+    # The debtor's objection to profiling (GDPR art. 21): no model scores
+    # them, their decisions come from the rules alone.
+    objects_to_profiling = models.BooleanField(
+        default=False, help_text="Served by rules alone, never scored by a model"
     )
     # Set by a hard bounce or a failed delivery; cleared when the address changes.
     email_undeliverable_since = models.DateTimeField(null=True, blank=True)

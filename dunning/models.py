@@ -286,6 +286,22 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     @fsm_log_by
     @fsm_log_description
+    @transition(
+        field=state,
+        source=[State.OPEN, State.IN_DUNNING, State.PAUSED],
+        target=State.INSTALMENTS,
+    )
+    def agree_instalments(self, by=None, description=None):
+        self.paused_until = None
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=state, source=State.INSTALMENTS, target=State.IN_DUNNING)
+    def miss_instalment(self, by=None, description=None):
+        pass
+
+    @fsm_log_by
+    @fsm_log_description
     @transition(field=state, source=State.IN_DUNNING, target=State.HANDED_OVER)
     def hand_over(self, by=None, description=None):
         pass
@@ -295,6 +311,13 @@ class Case(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=LIVE, target=State.CLOSED_PAID)
     def close_paid(self, by=None, description=None):
         pass
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=state, source=State.CLOSED_PAID, target=State.IN_DUNNING)
+    def reopen(self, by=None, description=None):
+        # The money that closed it came back (a failed direct debit).
+        self.closed_at = None
 
     @fsm_log_by
     @fsm_log_description

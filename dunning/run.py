@@ -24,16 +24,18 @@ from django.db.models.functions import Mod
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 
+from contact.policy import ContactBook
 from core.calendar import effective_due_date
 from core.money import ZERO
 from customers.models import Creditor
 from dunning.models import CallTask, Case, CaseStep, Plan, Run, Step
 from dunning.plans import annotate_offsets, step_due_on
-from dunning.services import cases_resume_due
+from dunning.services import cases_instalments_missed, cases_resume_due
 from messaging.models import Message, MessageItem
 from payments import charges
 from payments.models import Invoice, LedgerEntry
 from payments.services import component_balances
+from personalisation.propensity import score_batch
 from personalisation.services import DueItem, decide
 from rules.attributes import ClaimContext, CustomerFigures, customer_aggregates
 from rules.engine import RuleBook, held_reviews, hold_description, message_outcome
@@ -81,7 +83,13 @@ class RunStats:
 
     def as_json(self, run_date, seconds: float, dispatched: dict) -> dict:
         return {
-            "date": run_date.isoformat() if run_date else None,
+            # Without --date each creditor runs on its own local today; the
+            # run has one date when they all share it.
+            "date": (
+                run_date.isoformat()
+                if run_date
+                else (min(self.dates).isoformat() if len(self.dates) == 1 else None)
+            ),
             "dates": sorted(d.isoformat() for d in self.dates),
             "claims_examined": self.claims_examined,
             "cases_opened": self.cases_opened,
@@ -247,6 +255,11 @@ def _resume_due(run_date, actor: str, stats: "RunStats") -> None:
         stats.dates.add(on)
         with transaction.atomic():
             resumed = cases_resume_due(on=on, actor=actor, creditor_ids=[creditor.id])
+            # A missed instalment puts the case back in dunning before the
+            # run looks for steps, so it takes its next step today.
+            resumed["instalments_missed"] = cases_instalments_missed(
+                on=on, actor=actor, creditor_ids=[creditor.id]
+            )
         stats.resumed.update(resumed)
 
 
@@ -636,9 +649,8 @@ def _plan_messages(creditor, on, now, taken, case_steps, stats, run):
         by_customer[invoice.customer_id].append((invoice, case, step, case_step))
 
     decisions, messages, grouped = [], [], []
-    for rows in by_customer.values():
-        customer = rows[0][0].customer
-        items = [
+    due = {
+        customer_id: [
             DueItem(
                 invoice_id=invoice.id,
                 step=step,
@@ -648,10 +660,34 @@ def _plan_messages(creditor, on, now, taken, case_steps, stats, run):
             )
             for invoice, _, step, _ in rows
         ]
+        for customer_id, rows in by_customer.items()
+    }
+    # One call of the propensity model for the whole batch; empty without an
+    # active model, and then every decision is the rules' alone.
+    propensities = score_batch(
+        customers=[rows[0][0].customer for rows in by_customer.values()],
+        items=due,
+        on=on,
+    )
+    # The contact policies and the debtors' contacts so far, read once for
+    # the batch instead of two queries per debtor. The batch's own messages
+    # are saved after every decision, so each debtor sees the same history.
+    contacts = ContactBook.load(list(by_customer), on=on)
+    for customer_id, rows in by_customer.items():
+        customer = rows[0][0].customer
+        items = due[customer_id]
         governing = message_outcome(
             [(step.action, invoice.rule_outcome) for invoice, _, step, _ in rows]
         )
-        decision = decide(customer, items, on, now, rule=governing)
+        decision = decide(
+            customer,
+            items,
+            on,
+            now,
+            rule=governing,
+            propensity=propensities.get(customer_id),
+            contacts=contacts,
+        )
         channel = decision.channel
         message = Message(
             creditor=creditor,

@@ -203,6 +203,17 @@ def case_dispute(*, case_id: int, reason: str, actor) -> Case:
 
 
 @transaction.atomic
+def case_agree_instalments(*, case_id: int, actor, description: str) -> Case:
+    """The claim is paid in instalments: no steps while the plan is kept."""
+    case = _lock_case(case_id)
+    _check_allowed(case, "agree_instalments", "put in an instalment plan")
+
+    _work(case, "agree_instalments", actor=actor, description=description)
+    logger.info("case %s in an instalment plan", case.pk)
+    return case
+
+
+@transaction.atomic
 def case_resolve_dispute(*, case_id: int, reason: str, actor) -> Case:
     """Resolve a dispute in the creditor's favour: dunning goes on."""
     reason = _reason(reason, "Resolving a dispute")
@@ -333,6 +344,70 @@ def cases_resume_due(*, on: date, actor, creditor_ids=None) -> dict:
             "promises kept %d, broken %d; cases resumed %d", kept, broken, resumed
         )
     return {"promises_kept": kept, "promises_broken": broken, "resumed": resumed}
+
+
+def _instalment_shortfall(plan, on: date) -> int | None:
+    """The position of the first instalment due before `on` that is not paid.
+
+    Money paid since the plan was agreed counts against the instalments in
+    order, so paying two at once covers both; None when nothing is missed.
+    """
+    from django.db.models import Sum
+
+    from payments.models import LedgerEntry
+
+    paid = -(
+        LedgerEntry.objects.filter(
+            invoice_id=plan.invoice_id,
+            # A reversed payment (a failed direct debit) adds back what it
+            # took, so it no longer covers an instalment.
+            kind__in=[LedgerEntry.Kind.PAYMENT, LedgerEntry.Kind.CREDIT, "reversal"],
+            booked_on__gte=plan.agreed_on,
+        ).aggregate(total=Sum("amount"))["total"]
+        or Decimal(0)
+    )
+    owed = Decimal(0)
+    for instalment in plan.instalments.filter(due_on__lt=on).order_by("position"):
+        owed += instalment.amount
+        if paid < owed:
+            return instalment.position
+    return None
+
+
+@transaction.atomic
+def cases_instalments_missed(*, on: date, actor, creditor_ids=None) -> int:
+    """Cases whose instalment plan has a missed instalment go back to dunning.
+
+    An instalment due on D and unpaid is missed on D + 1; the plan is cancelled
+    and the case goes on at the step after its current one, as the run decides.
+    """
+    from payments.models import InstalmentPlan
+
+    cases = Case.objects.select_for_update().filter(state=Case.State.INSTALMENTS)
+    if creditor_ids is not None:
+        cases = cases.filter(creditor_id__in=list(creditor_ids))
+    missed = 0
+    for case in cases:
+        plan = (
+            InstalmentPlan.objects.filter(
+                invoice_id=case.invoice_id, status=InstalmentPlan.Status.ACTIVE
+            )
+            .prefetch_related("instalments")
+            .first()
+        )
+        position = _instalment_shortfall(plan, on) if plan else None
+        if plan is not None and position is None:
+            continue
+        if plan is not None:
+            plan.status = InstalmentPlan.Status.CANCELLED
+            plan.save(update_fields=["status"])
+        why = f"instalment {position} missed" if plan else "no active plan"
+        case.miss_instalment(by=None, description=f"{why} ({actor_label(actor)})")
+        case.save()
+        missed += 1
+    if missed:
+        logger.info("instalment plans missed: %d cases back in dunning", missed)
+    return missed
 
 
 @transaction.atomic

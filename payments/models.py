@@ -36,7 +36,7 @@ def ledger_sum(total) -> Decimal:
 
 
 # Ledger kinds that add to what is owed, and kinds that reduce it.
-ADDING_KINDS = ["principal", "fee", "interest"]
+ADDING_KINDS = ["principal", "fee", "interest", "reversal"]
 REDUCING_KINDS = ["payment", "credit", "waiver", "write_off"]
 
 
@@ -147,6 +147,10 @@ class Payment(models.Model):
     unallocated_amount = models.DecimalField(
         **MONEY, default=0, help_text="Overpayment kept as a customer credit"
     )
+    reversed_on = models.DateField(
+        null=True, blank=True, help_text="The money came back: a failed debit"
+    )
+    reversal_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -213,6 +217,8 @@ class LedgerEntry(models.Model):
         INTEREST = "interest", "Interest"
         WAIVER = "waiver", "Waiver"
         WRITE_OFF = "write_off", "Write-off"
+        # A payment that came back (failed direct debit, charge-back).
+        REVERSAL = "reversal", "Payment reversed"
 
     class Component(models.TextChoices):
         # What a row adds to or takes from: payments are allocated to costs,
@@ -489,3 +495,28 @@ class Instalment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} due {self.due_on}"
+
+
+class ProviderPaymentEvent(models.Model):
+    """One event of a payment provider's webhook, kept so that an event
+    delivered twice is acted on once."""
+
+    provider = models.CharField(max_length=30)
+    event_id = models.CharField(max_length=200)
+    type = models.CharField(max_length=60)
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(max_length=300, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "event_id"], name="provider_payment_event_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.type} {self.event_id}"

@@ -545,3 +545,77 @@ def credit_note_post(
     if settled:
         Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.CREDITED)
     return note
+
+
+@transaction.atomic
+def payment_reverse(
+    *, payment: Payment, reversed_on: date, actor: str, reason: str
+) -> list[int]:
+    """Book back a payment that failed after it was recorded (a returned direct
+    debit, a charge-back); returns the ids of the claims it reached.
+
+    Each ledger row of the payment gets its opposite `reversal` row, so fees,
+    interest and principal are owed again as before. A claim the payment had
+    settled opens again and its case goes back to dunning (the state log says
+    why). Reversing a payment twice changes nothing.
+    """
+    from dunning.models import Case
+    from dunning.services import case_transition
+
+    if not reason.strip():
+        raise LedgerError("A reversal needs a reason.")
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.reversed_on is not None:
+        return []
+    entries = list(payment.entries.filter(kind=Kind.PAYMENT))
+    invoice_ids = sorted({entry.invoice_id for entry in entries})
+    invoices = list(
+        Invoice.objects.select_for_update().filter(pk__in=invoice_ids).order_by("id")
+    )
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            invoice_id=entry.invoice_id,
+            kind=Kind.REVERSAL,
+            component=entry.component,
+            amount=-entry.amount,
+            booked_on=reversed_on,
+            payment=payment,
+            actor=actor,
+            reason=f"payment {payment.pk} reversed: {reason}"[:300],
+        )
+        for entry in entries
+    )
+    payment.reversed_on, payment.reversal_reason = reversed_on, reason[:300]
+    payment.unallocated_amount = ZERO
+    payment.save(update_fields=["reversed_on", "reversal_reason", "unallocated_amount"])
+
+    totals = dict(
+        LedgerEntry.objects.filter(invoice_id__in=invoice_ids)
+        .values_list("invoice_id")
+        .annotate(total=Sum("amount"))
+        .values_list("invoice_id", "total")
+    )
+    reopened = []
+    for invoice in invoices:
+        invoice.open_amount = ledger_sum(totals.get(invoice.id))
+        if invoice.status == Invoice.Status.PAID and invoice.open_amount > 0:
+            invoice.status, invoice.settled_on = Invoice.Status.OPEN, None
+            reopened.append(invoice.id)
+    Invoice.objects.bulk_update(invoices, ["open_amount", "status", "settled_on"])
+    for case in Case.objects.filter(
+        invoice_id__in=reopened, state=Case.State.CLOSED_PAID
+    ).order_by("id"):
+        case_transition(
+            case_id=case.pk,
+            transition="reopen",
+            actor=actor,
+            description=f"payment {payment.pk} reversed: {reason}"[:300],
+        )
+    logger.info(
+        "payment %s reversed by %s: %d claims, %d reopened",
+        payment.pk,
+        actor,
+        len(invoice_ids),
+        len(reopened),
+    )
+    return invoice_ids

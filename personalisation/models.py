@@ -21,3 +21,58 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel or 'no channel'} / {self.tone} ({self.policy})"
+
+
+class ModelVersion(models.Model):
+    """One trained model in the registry: what it learned from and how well.
+
+    At most one version per kind is active (a partial unique constraint); the
+    decision records the version that scored it (`Decision.model_version`).
+    """
+
+    class Kind(models.TextChoices):
+        PROPENSITY = "propensity", "Payment propensity"
+
+    class Status(models.TextChoices):
+        CANDIDATE = "candidate", "Candidate"
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    version = models.CharField(max_length=40, unique=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.CANDIDATE
+    )
+    source = models.CharField(
+        max_length=20, help_text="What it was trained on: product, ibm or taiwan"
+    )
+    algorithm = models.CharField(max_length=60)
+    window_start = models.DateField(null=True, blank=True)
+    window_end = models.DateField(null=True, blank=True)
+    features = models.JSONField(default=list)
+    # ROC AUC, Brier score, the base rate's Brier score, the calibration table
+    # and the sizes of the training and held-out sets.
+    metrics = models.JSONField(default=dict)
+    path = models.CharField(max_length=300, help_text="The joblib file")
+    reason = models.CharField(max_length=300, blank=True)
+    trained_at = models.DateTimeField()
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=100, help_text="user:<id> or system:<job>")
+
+    class Meta:
+        ordering = ["-trained_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(status="active"),
+                name="model_one_active_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} ({self.status})"
+
+    @property
+    def auc(self) -> float | None:
+        return self.metrics.get("roc_auc")

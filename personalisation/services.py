@@ -34,6 +34,9 @@ from dunning.models import TONE_ORDER, Step, Tone, firmer_tone
 from personalisation.models import Decision
 
 POLICY = "rules-v1"
+# The rules' answers, with the channel weighed by a propensity model's
+# expected net recovery (personalisation/propensity.py).
+POLICY_SCORED = "rules-v1+propensity"
 
 # Relative cost of a contact per channel, used to break ties in favour of the
 # cheaper channel. A letter costs postage and printing.
@@ -155,6 +158,43 @@ def choose_channel(
     return Choice(best, f"{best} is the plan's first reachable channel", scores)
 
 
+def weigh_recovery(
+    channel: Choice, items: list[DueItem], action: str, rule, propensity
+) -> tuple[Choice, dict]:
+    """The expected net recovery per reachable channel (probability × open
+    amount − the channel's cost). A channel that costs more than it is expected
+    to bring in gives way to the next one worth its cost, unless the step needs
+    proof of dispatch or a rule prefers it."""
+    if propensity.probability is None:
+        return channel, {"status": "rules", "reason": propensity.reason}
+    reachable = [c for c, s in channel.scores.items() if isinstance(s, float)]
+    net = {
+        c: (propensity.expected_recovery - CHANNEL_COST[c]).quantize(Decimal("0.01"))
+        for c in reachable
+    }
+    scores = {
+        "version": propensity.version,
+        "probability": propensity.probability,
+        "by_claim": {str(k): v for k, v in propensity.by_claim.items()},
+        "expected_recovery": str(propensity.expected_recovery),
+        "expected_net_recovery": {c: str(v) for c, v in net.items()},
+    }
+    chosen = channel.value
+    keep = action in (Step.Action.FINAL_NOTICE, Step.Action.HANDOVER) or (
+        rule is not None and rule.preferred_channel == chosen
+    )
+    if not chosen or keep or net[chosen] > 0:
+        return channel, scores
+    worth = sorted((c for c in reachable if net[c] > 0), key=channel.scores.get)
+    if not worth:
+        return channel, scores
+    why = (
+        f"{channel.reason}; but {chosen} costs more than the expected recovery "
+        f"({propensity.expected_recovery}), so {worth[0]}"
+    )
+    return Choice(worth[0], why, channel.scores), scores
+
+
 def choose_tone(
     customer: Customer, items: list[DueItem], action: str, rule=None
 ) -> Choice:
@@ -235,7 +275,12 @@ def choose_send_time(
     policy = policy or ContactPolicy.built_in()
     zone, country, region = customer.zone, customer.country, debtor_region(customer)
     days = {"weekends": policy.weekends, "holidays": policy.public_holidays}
-    if customer.kind == Customer.Kind.BUSINESS:
+    if customer.contact_from is not None:
+        # The debtor's own window (set on the debtor page) outranks the
+        # guess by kind; the contact policy's hours still bound it.
+        hour = customer.contact_from
+        why = f"the customer asked to be contacted from {hour:%H:%M}"
+    elif customer.kind == Customer.Kind.BUSINESS:
         hour, why = time(10, 0), "businesses read mail at 10:00 on working days"
     else:
         hour, why = time(18, 0), "consumers read messages after work, at 18:00"
@@ -308,6 +353,7 @@ def decide(
     now: datetime,
     rule=None,
     contacts: ContactBook | None = None,
+    propensity=None,
 ) -> Decision:
     """The rule-based decision for one debtor's actions due on `on` (unsaved).
 
@@ -316,11 +362,16 @@ def decide(
     are kept in `reasons["rule"]` and `scores["rules"]`. `contacts` holds the
     contact policies and the debtor's contacts so far, loaded for the whole
     batch (`ContactBook.load`); without it they are read for this debtor alone.
+    `propensity` is the debtor's `propensity.Propensity` scored for the batch
+    (`propensity.score_batch`); without it the decision is the rules' alone.
     """
     contacts = contacts or ContactBook.load([customer.pk], on=on)
     action = max((i.step.action for i in items), key=ACTION_SEVERITY.index)
     contact = contacts.policy_for(customer, rule)
     channel = choose_channel(customer, items, action, rule, contact)
+    recovery = None
+    if propensity is not None:
+        channel, recovery = weigh_recovery(channel, items, action, rule, propensity)
     tone = choose_tone(customer, items, action, rule)
     options = choose_payment_options(customer, items, on, rule)
     send_time = choose_send_time(customer, on, now, contact.policy)
@@ -366,6 +417,12 @@ def decide(
         },
         policy=POLICY,
     )
+    if recovery is not None:
+        decision.reasons["propensity"] = propensity.reason
+        decision.scores["propensity"] = recovery
+        if propensity.version:
+            decision.model_version = propensity.version
+            decision.policy = POLICY_SCORED
     if rule is not None:
         decision.reasons["rule"] = rule.reason()
         decision.scores["rules"] = rule.as_json()

@@ -2,6 +2,7 @@
 
 import logging
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -61,12 +62,15 @@ def checkout_start(
     provider,
     token: str,
     actor: str,
+    amount: Decimal | None = None,
 ) -> tuple[Checkout, str]:
     """Start paying open claims of the link's customer in one currency.
 
     Returns the checkout and the URL the debtor is sent to. Claims of another
     customer, closed claims and claims in another currency are refused as a
-    whole: a debtor pays only their own open claims.
+    whole: a debtor pays only their own open claims. `amount` pays part of
+    what the claims owe (the ledger allocates it, oldest first); more than
+    they owe is refused.
     """
     currency = (currency or "").upper()
     try:
@@ -90,7 +94,10 @@ def checkout_start(
             "Only open claims of this customer in one currency can be paid."
         )
 
-    amount = round_money(sum((i.open_amount for i in invoices), ZERO), currency)
+    owed = round_money(sum((i.open_amount for i in invoices), ZERO), currency)
+    if amount is not None and not (0 < amount <= owed):
+        raise CheckoutError("A part payment must be positive and at most what is owed.")
+    amount = owed if amount is None else round_money(amount, currency)
     checkout = Checkout(
         link=link,
         customer=link.customer,

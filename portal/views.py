@@ -19,8 +19,14 @@ from django.utils.cache import add_never_cache_headers
 
 from core.money import format_money
 from delivery.services import link_clicked
-from portal.models import Checkout
-from portal.providers import ProviderError, TestProvider, active_provider
+from portal.access import link_gate
+from portal.models import Checkout, EngagementEvent
+from portal.providers import (
+    ProviderError,
+    TestProvider,
+    active_provider,
+    form_action_sources,
+)
 from portal.selectors import checkout_paid_claims, open_claims_by_currency
 from portal.services import (
     CheckoutError,
@@ -30,6 +36,14 @@ from portal.services import (
     link_resolve,
 )
 from portal.texts import page_language, texts_for
+from portal.ways_out import (
+    WayOutError,
+    claims_left_out_record,
+    event_record,
+    page_language_of,
+    partial_amount,
+    visit_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +54,9 @@ ACTOR_DEBTOR = "portal:debtor"
 CSP = (
     "default-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-    # TODO: add the provider's origin once a hosted checkout on another domain
-    # is configured; Chromium applies form-action to the redirect after a POST.
-    "form-action 'self'"
+    # Chromium applies form-action to the redirect after a POST: a hosted
+    # checkout's origin is allowed too (portal.providers.form_action_sources).
+    "form-action {form_action}"
 )
 
 # Under "no-referrer" Chromium sends "Origin: null" with a form's POST, which
@@ -63,8 +77,14 @@ def portal_view(*methods):
             if request.method not in methods:
                 response = HttpResponseNotAllowed(methods)
             else:
-                response = view(request, *args, **kwargs)
-            response["Content-Security-Policy"] = CSP.format(nonce=request.csp_nonce)
+                # Rate limit and second factor come first (portal/access.py).
+                token = kwargs.get("token")
+                response = link_gate(request, token, view=wrapped) if token else None
+                if response is None:
+                    response = view(request, *args, **kwargs)
+            response["Content-Security-Policy"] = CSP.format(
+                nonce=request.csp_nonce, form_action=form_action_sources()
+            )
             response["X-Robots-Tag"] = "noindex, nofollow"
             # The path holds the token: no other site may see it as a referrer.
             # Pages with a POST form relax it: FORM_PAGE_REFERRER_POLICY.
@@ -123,7 +143,8 @@ def _not_found(request):
 
 def _base_context(link) -> dict:
     customer = link.customer
-    language = page_language(customer.language)
+    # A language switched on the page wins over the customer's own.
+    language = page_language(link.language or customer.language)
     return {
         "lang": language,
         "t": texts_for(language),
@@ -194,10 +215,26 @@ def _home_response(request, link, token, *, error: str = "", status: int = 200):
             "error": error,
         }
     )
+    context.update(_ways_context(link, token, groups, language, t))
+    for group in context["groups"]:
+        for row in group["claims"]:
+            row["ways"] = context["ways"].get(row["id"])
     response = render(request, "portal/home.html", context, status=status)
-    if context["can_pay"] and groups:
-        response["Referrer-Policy"] = FORM_PAGE_REFERRER_POLICY
+    # Every overview has a form now (at least the language switch).
+    response["Referrer-Policy"] = FORM_PAGE_REFERRER_POLICY
     return response
+
+
+def _ways_context(link, token, groups, language: str, t: dict) -> dict:
+    from portal.ways_views import claim_ways, languages
+
+    invoices = [claim.invoice for group in groups for claim in group.claims]
+    return {
+        "ways": claim_ways(link, token, invoices, language, t),
+        "languages": languages(t, language),
+        "language_url": reverse("portal:language", args=[token]),
+        "preferences_url": reverse("portal:preferences", args=[token]),
+    }
 
 
 @portal_view("GET", "HEAD")
@@ -209,6 +246,7 @@ def home(request, token):
         # Delivery tracking: the message's link was followed (HEAD is what
         # link checkers send, not the debtor).
         link_clicked(link=link)
+        visit_record(link=link)
     return _home_response(request, link, token)
 
 
@@ -221,20 +259,44 @@ def pay(request, token):
     if provider is None:
         return _not_found(request)
 
+    t = texts_for(page_language_of(link))
+    currency = request.POST.get("currency", "").upper()
+    claim_ids = request.POST.getlist("claims")
     try:
-        _, redirect_url = checkout_start(
+        amount = partial_amount(
+            request.POST.get("amount", ""), currency=currency or "EUR", t=t
+        )
+    except WayOutError as exc:
+        return _home_response(request, link, token, error=str(exc), status=400)
+    try:
+        checkout, redirect_url = checkout_start(
             link=link,
-            invoice_ids=request.POST.getlist("claims"),
-            currency=request.POST.get("currency", ""),
+            invoice_ids=claim_ids,
+            currency=currency,
             provider=provider,
             token=token,
             actor=ACTOR_DEBTOR,
+            amount=amount,
         )
     except CheckoutError:
         # Ids of someone else's claims, a stale page or a tampered form: the
         # page is shown again as it is now, with nothing written.
-        error = texts_for(link.customer.language)["refused"]
+        error = t["amount_invalid"] if amount is not None else t["refused"]
         return _home_response(request, link, token, error=error, status=400)
+    event_record(
+        link=link,
+        kind=EngagementEvent.Kind.PAY_STARTED,
+        checkout=checkout.pk,
+        claims=checkout.invoice_ids,
+        partial=amount is not None,
+    )
+    claims_left_out_record(
+        link=link,
+        paid_ids=checkout.invoice_ids,
+        currency=currency,
+        reason=request.POST.get("left_out_reason", ""),
+        actor=ACTOR_DEBTOR,
+    )
     return redirect(redirect_url)
 
 

@@ -36,9 +36,12 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("dunning", "0005_promise_work_case"),
-        ("messaging", "__latest__"),
-        ("personalisation", "__latest__"),
-        ("portal", "__latest__"),
+        # Fixed migrations, never "__latest__": a later migration of these apps
+        # would otherwise become a dependency of this one after it was applied
+        # (an inconsistent history on every existing database) or a cycle.
+        ("messaging", "0001_initial"),
+        ("personalisation", "0001_initial"),
+        ("portal", "0001_initial"),
     ]
 
     operations = [migrations.RunPython(create_roles, delete_roles)]

@@ -18,6 +18,16 @@ def frozen_now(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Failed attempts are counted in the cache: each test starts from none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def test_provider(settings):
     """The built-in test provider is active (tests run with DEBUG off)."""
     settings.PORTAL_PAYMENT_PROVIDER = "test"

@@ -26,45 +26,12 @@ from django.urls import reverse
 from audit.roles import MANAGER
 from customers.models import Creditor, Customer
 from dunning.models import Case, Plan
+from dunning.seeding import insert_select
 from payments.models import Invoice, LedgerEntry
 
 PREFIX = "BENCH-"
 CLAIMS_PER_CUSTOMER = 10
 BENCH_USER = "bench-manager"
-
-
-def _insert_select(model, count: int, expressions: dict[str, str], source: str = ""):
-    """INSERT rows of `model` computed in SQL over `g` = 1..count (or `source`).
-
-    Columns not in `expressions` get now() for automatic timestamps, NULL where
-    the field allows it and has no default, or the field's default, so the
-    command keeps working when a model gains a field with a default.
-    """
-    columns, values, params = [], [], []
-    for field in model._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(connection.ops.quote_name(field.column))
-        if field.name in expressions:
-            values.append(expressions[field.name])
-        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            values.append("now()")
-        elif field.null and not field.has_default():
-            values.append("NULL")
-        elif field.get_default() is not None:
-            # The default, or "" for a text field without one, as Django saves it.
-            values.append("%s")
-            params.append(field.get_db_prep_save(field.get_default(), connection))
-        else:
-            raise CommandError(f"No value for {model.__name__}.{field.name}")
-    source = source or f"FROM generate_series(1, {int(count)}) AS g"
-    sql = (
-        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} "
-        f"({', '.join(columns)}) SELECT {', '.join(values)} {source}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
 
 
 class Command(BaseCommand):
@@ -116,7 +83,7 @@ class Command(BaseCommand):
         )
 
     def _seed_rows(self, creditor, plan, steps, customers: int, claims: int) -> None:
-        first_customer = _insert_select(
+        first_customer = insert_select(
             Customer,
             customers,
             {
@@ -133,7 +100,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  {first_customer} customers")
 
         # Claims: due over the last 200 days, 1 in 5 paid; amounts 20 to 2,019.
-        _insert_select(
+        insert_select(
             Invoice,
             claims,
             {
@@ -157,7 +124,7 @@ class Command(BaseCommand):
             f"FROM {Invoice._meta.db_table} i WHERE i.creditor_id = {creditor.pk} "
             f"AND i.external_id LIKE '{PREFIX}%%'"
         )
-        _insert_select(
+        insert_select(
             LedgerEntry,
             0,
             {
@@ -175,7 +142,7 @@ class Command(BaseCommand):
 
         step_ids = "ARRAY[" + ",".join(str(s) for s in steps) + "]::bigint[]"
         states = "(ARRAY['in_dunning','in_dunning','in_dunning','paused','disputed'])"
-        _insert_select(
+        insert_select(
             Case,
             0,
             {

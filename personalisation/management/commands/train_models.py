@@ -1,0 +1,88 @@
+"""Train a learned model, print its held-out evaluation and register it."""
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from personalisation.registry import model_promote, propensity_train
+from personalisation.training import NotEnoughData
+
+FILES = {
+    "ibm": ("ar-ibm-late-payment", "WA_Fn-UseC_-Accounts-Receivable.csv"),
+    "taiwan": ("uci-credit-default-taiwan", "default-of-credit-card-clients.csv"),
+}
+
+
+def data_file(source: str) -> Path | None:
+    """The real data set of `source` in ../shared/data (or SHARED_DATA_DIR)."""
+    if source not in FILES:
+        return None
+    default = Path(settings.BASE_DIR).parent / "shared" / "data"
+    return Path(os.environ.get("SHARED_DATA_DIR", default)).joinpath(*FILES[source])
+
+
+class Command(BaseCommand):
+    help = (
+        "Train a payment propensity model on the product's history or a real "
+        "data set, report ROC AUC, Brier score against the base rate and a "
+        "calibration table, and register it as a candidate."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=["propensity"])
+        parser.add_argument(
+            "--source", choices=["product", "ibm", "taiwan"], default="product"
+        )
+        parser.add_argument("--file", type=Path, help="Instead of ../shared/data")
+        parser.add_argument(
+            "--as-of",
+            type=date.fromisoformat,
+            help="Use only what was known on this day (product; default today)",
+        )
+        parser.add_argument(
+            "--promote", action="store_true", help="Make it the active model"
+        )
+        parser.add_argument("--json", action="store_true", help="Metrics as JSON")
+
+    def handle(self, *args, kind, source, file, as_of, promote, json, **options):
+        path = file or data_file(source)
+        if path is not None and not path.exists():
+            raise CommandError(f"{path} not found")
+        try:
+            model = propensity_train(
+                source=source,
+                path=path,
+                as_of=as_of or timezone.localdate(),
+                actor="system:train_models",
+            )
+        except NotEnoughData as error:
+            raise CommandError(f"not trained: {error}") from error
+        if promote:
+            model_promote(model=model, actor="system:train_models")
+        self._report(model, as_json=json)
+
+    def _report(self, model, *, as_json: bool) -> None:
+        m = model.metrics
+        if as_json:
+            self.stdout.write(json.dumps({"version": model.version, **m}, indent=2))
+            return
+        self.stdout.write(f"{model.version} ({model.status})")
+        self.stdout.write(
+            f"rows: {m['train_rows']} train, {m['test_rows']} held out "
+            f"({m['split']} split); fit {m['fit_seconds']} s"
+        )
+        self.stdout.write(
+            f"ROC AUC {m['roc_auc']:.4f}  Brier {m['brier']:.4f}  "
+            f"base-rate Brier {m['base_rate_brier']:.4f}  "
+            f"(base rate paid {m['base_rate']:.4f})"
+        )
+        self.stdout.write("calibration (predicted / observed / rows):")
+        for row in m["calibration"]:
+            self.stdout.write(
+                f"  {row['predicted']:.3f}  {row['observed']:.3f}  {row['rows']}"
+            )

@@ -1,0 +1,34 @@
+"""Payment providers' webhooks: Stripe's checkout events."""
+
+import logging
+
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from portal.providers import (
+    ProviderError,
+    StripeCheckoutProvider,
+    provider_event_handle,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request):
+    """Stripe posts checkout events here; the signature proves they are Stripe's.
+
+    2xx tells Stripe to stop retrying: a duplicate event and an event for a
+    session that is not ours are answered 200 as well. A bad signature is 400,
+    so a misconfigured secret shows in Stripe's dashboard.
+    """
+    provider = StripeCheckoutProvider()
+    try:
+        event = provider.parse_event(request)
+    except ProviderError as exc:
+        logger.warning("stripe webhook refused: %s", exc)
+        return HttpResponse(status=400)
+    handled = provider_event_handle(provider=provider.code, event=event)
+    return HttpResponse("ok" if handled else "duplicate", content_type="text/plain")
