@@ -194,3 +194,21 @@ def test_every_configuration_model_has_a_history():
 
     assert {Plan, Step, Creditor} <= set(TRACKED)
     assert all(hasattr(model, "history") for model in TRACKED)
+
+
+def test_a_clerk_cannot_edit_or_add_rules(login, clerk, make_rule_set, make_rule):
+    from rules.models import Rule, RuleSet
+
+    rule_set = make_rule_set()
+    rule = make_rule(rule_set, "Big claims by letter", [("claim_amount", "gt", "5000")])
+    client = login(clerk)
+
+    edit = client.post(
+        reverse("admin:rules_rule_change", args=[rule.pk]), {"name": "Softer"}
+    )
+    add = client.post(reverse("admin:rules_ruleset_add"), {"name": "Clerk's own"})
+
+    assert edit.status_code == 403
+    assert add.status_code == 403
+    assert Rule.objects.get(pk=rule.pk).name == "Big claims by letter"
+    assert list(RuleSet.objects.values_list("name", flat=True)) == [rule_set.name]
