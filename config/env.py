@@ -1,6 +1,7 @@
 """Typed readers for environment variables that fail loudly on bad values."""
 
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -69,4 +70,22 @@ def env_timezone(name: str, default: str) -> str:
         raise ImproperlyConfigured(
             f"{name}={value!r} is not an IANA time zone."
         ) from None
+    return value
+
+
+# django-ratelimit's rate: a count per period, e.g. "30/h", "5/10m".
+_RATE = re.compile(r"^[1-9][0-9]*/[0-9]*[smhd]$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate such as "30/h": a bad one would only fail at the first request."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip()
+    if not _RATE.match(value):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a rate; write a count per period such as "
+            "30/h, 5/10m or 100/d (s, m, h, d)."
+        )
     return value

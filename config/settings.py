@@ -14,6 +14,7 @@ from config.env import (
     env_int,
     env_list,
     env_path,
+    env_rate,
     env_required,
     env_str,
     env_timezone,
@@ -233,8 +234,8 @@ PORTAL_PAYMENT_PROVIDER = env_str("PORTAL_PAYMENT_PROVIDER") or (
 )
 # Failed attempts at a token, short code or second factor (portal/access.py),
 # as django-ratelimit rates: per IP address, and per link or typed code.
-PORTAL_RATE_PER_IP = env_str("PORTAL_RATE_PER_IP") or "30/h"
-PORTAL_RATE_PER_LINK = env_str("PORTAL_RATE_PER_LINK") or "5/h"
+PORTAL_RATE_PER_IP = env_rate("PORTAL_RATE_PER_IP", "30/h")
+PORTAL_RATE_PER_LINK = env_rate("PORTAL_RATE_PER_LINK", "5/h")
 # Stripe Checkout (PORTAL_PAYMENT_PROVIDER=stripe); the keys come from the
 # environment only. The checkout origin is allowed as the pay form's target.
 STRIPE_API_BASE = (env_str("STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/")

@@ -192,3 +192,17 @@ def test_bench_letters_reports_letters_per_second_with_two_workers():
     assert re.match(
         r"4 letters, 2 worker\(s\): [\d.]+ s, [\d.]+ letters/s", out.getvalue()
     )
+
+
+def test_a_creditor_without_an_address_leaves_no_stray_separators(
+    creditor, bob_ltd, make_invoice
+):
+    """An imported creditor may have only a name: no ", date" and no " · · "."""
+    creditor.street = creditor.postcode = creditor.city = ""
+    creditor.save()
+
+    [page] = pdf_pages(letter_pdf(bob_ltd, [(make_invoice(bob_ltd, "50.00"), 1)]))
+
+    date_line = next(line for line in page.splitlines() if "April 1, 2025" in line)
+    assert re.search(r"Date\s+April 1, 2025", date_line)
+    assert "· ·" not in page and " · \n" not in page
