@@ -170,6 +170,9 @@ DISPATCH_BATCH_SIZE = env_int("DISPATCH_BATCH_SIZE", 200, minimum=1)
 DISPATCH_MAX_ATTEMPTS = env_int("DISPATCH_MAX_ATTEMPTS", 5, minimum=1)
 DISPATCH_RETRY_BASE_SECONDS = env_int("DISPATCH_RETRY_BASE_SECONDS", 300, minimum=1)
 DISPATCH_RETRY_FACTOR = env_int("DISPATCH_RETRY_FACTOR", 3, minimum=1)
+# A message still `sending` this long after its worker claimed it lost that
+# worker; the dispatch job marks it failed (messaging.services).
+DISPATCH_STUCK_SECONDS = env_int("DISPATCH_STUCK_SECONDS", 3600, minimum=60)
 LETTER_FILE_PATH = OUTBOX_DIR / "letters"
 # Uploaded files (the creditors' invoice documents): personal data, so never
 # served by URL; the admin and the e-mail attachments read them from disk.

@@ -52,6 +52,9 @@ class Message(models.Model):
         null=True, blank=True, help_text="When a failed attempt is tried again"
     )
     last_error = models.CharField(max_length=300, blank=True)
+    # Set when a worker claims the message; a message still `sending` long after
+    # it was claimed lost its worker (messaging.services.interrupted_sends_fail).
+    sending_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -386,6 +386,7 @@ def dispatch_due(
             | Q(next_attempt_at__lte=now)
         )
     due = due.order_by(Coalesce("next_attempt_at", "scheduled_at"), "id")
+    interrupted = 0 if message_ids is not None else interrupted_sends_fail(now=now)
 
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     seen: set[int] = set()
@@ -406,8 +407,40 @@ def dispatch_due(
 
     summary = {channel: dict(by_status) for channel, by_status in counts.items()}
     summary.setdefault("total", {})
+    if interrupted:
+        summary["interrupted"] = interrupted
     logger.info("dispatch by %s: %s", actor, summary["total"])
     return summary
+
+
+INTERRUPTED_REASON = (
+    "interrupted while sending (its worker stopped); it may have gone out, so it "
+    "is not sent again by itself: check the provider, then plan it again"
+)
+
+
+def interrupted_sends_fail(*, now) -> int:
+    """Fail the messages a dead worker left `sending`; return how many.
+
+    Whether the provider took such a message is unknown: sending it again could
+    reach the debtor twice, leaving it `sending` would hide it for good. It is
+    marked failed with the reason, where the message list and the channel alert
+    show it to a clerk.
+    """
+    cutoff = now - timedelta(seconds=settings.DISPATCH_STUCK_SECONDS)
+    stuck = Message.objects.filter(status=Status.SENDING).filter(
+        Q(sending_since__lt=cutoff)
+        # Claimed before the claim kept its time.
+        | Q(sending_since__isnull=True, scheduled_at__lt=cutoff)
+    )
+    failed = stuck.update(
+        status=Status.FAILED,
+        status_reason=INTERRUPTED_REASON[:300],
+        last_error="interrupted",
+    )
+    if failed:
+        logger.warning("dispatch: %d message(s) interrupted while sending", failed)
+    return failed
 
 
 def _dispatch_batch(candidates, *, now, actor: str, counts) -> None:
@@ -418,7 +451,11 @@ def _dispatch_batch(candidates, *, now, actor: str, counts) -> None:
             # sending still used it up.
             claimed = Message.objects.filter(
                 pk=message_id, status=Status.PLANNED
-            ).update(status=Status.SENDING, attempts=F("attempts") + 1)
+            ).update(
+                status=Status.SENDING,
+                attempts=F("attempts") + 1,
+                sending_since=timezone.now(),
+            )
             if not claimed:
                 continue
             status = str(_send_claimed(message_id, now=now, outbox=outbox, actor=actor))
