@@ -223,40 +223,41 @@ def promise(request, token, invoice_id):
     return _back_home(request, token, t["promise_made"].format(date=shown))
 
 
-@portal_view("POST")
-def already_paid(request, token, invoice_id):
+def _report(request, token, service, done: str, **fields):
+    """A way out that only records what the debtor said, then the overview."""
     link = link_resolve(token)
     if link is None:
         return _not_found(request)
     t = texts_for(page_language_of(link))
     try:
-        ways_out.already_paid_report(
-            link=link,
-            invoice_id=invoice_id,
-            note=request.POST.get("note", ""),
-            actor=ACTOR_DEBTOR,
-        )
+        service(link=link, actor=ACTOR_DEBTOR, **fields)
     except WayOutError as exc:
         return _refused_home(request, token, str(exc))
-    return _back_home(request, token, t["already_paid_done"])
+    return _back_home(request, token, t[done])
+
+
+@portal_view("POST")
+def already_paid(request, token, invoice_id):
+    return _report(
+        request,
+        token,
+        ways_out.already_paid_report,
+        "already_paid_done",
+        invoice_id=invoice_id,
+        note=request.POST.get("note", ""),
+    )
 
 
 @portal_view("POST")
 def dispute(request, token, invoice_id):
-    link = link_resolve(token)
-    if link is None:
-        return _not_found(request)
-    t = texts_for(page_language_of(link))
-    try:
-        ways_out.dispute_open(
-            link=link,
-            invoice_id=invoice_id,
-            reason=request.POST.get("reason", ""),
-            actor=ACTOR_DEBTOR,
-        )
-    except WayOutError as exc:
-        return _refused_home(request, token, str(exc))
-    return _back_home(request, token, t["dispute_done"])
+    return _report(
+        request,
+        token,
+        ways_out.dispute_open,
+        "dispute_done",
+        invoice_id=invoice_id,
+        reason=request.POST.get("reason", ""),
+    )
 
 
 CHANNELS = ["email", "sms", "whatsapp", "letter"]
