@@ -5,9 +5,11 @@ Amounts travel as strings with the currency's own decimals ("120.00", JPY
 never rounded.
 """
 
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from babel.numbers import list_currencies
+from django.utils import timezone
 from rest_framework import serializers
 
 from core.money import round_money
@@ -23,6 +25,9 @@ from payments.models import (
     Payment,
 )
 from personalisation.models import Decision
+
+# Delivery events reported by an ERP are accepted from this moment on.
+EVENTS_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 
 MAX_BATCH = 1000
 AMOUNT = {"max_digits": 18, "decimal_places": 6}
@@ -536,6 +541,17 @@ class DeliveryEventInputSerializer(serializers.Serializer):
     )
     occurred_at = serializers.DateTimeField()
     reason = _text(200, help_text="What the mail system said, e.g. 'No such mailbox'")
+
+    def validate_occurred_at(self, value):
+        # An event before e-mail existed or days ahead is a client's bug; far
+        # past dates also come back with local mean time offsets (+00:53:28)
+        # that are no RFC 3339 date-time.
+        now = timezone.now()
+        if not EVENTS_SINCE <= value <= now + timedelta(days=1):
+            raise serializers.ValidationError(
+                "Must lie between 2000-01-01 and tomorrow."
+            )
+        return value
 
     def validate(self, data):
         if data.get("bounce") and data["kind"] != DeliveryEvent.Kind.BOUNCED:

@@ -84,3 +84,15 @@ def test_a_bounce_must_say_hard_or_soft(api, sent_email):
 
     assert response.status_code == 400
     assert "bounce" in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "occurred_at", ["0538-04-16T12:23:57Z", "2999-01-01T00:00:00Z"]
+)
+def test_an_event_outside_any_plausible_time_is_refused(api, sent_email, occurred_at):
+    """Found by schemathesis: year 538 came back with an offset of +00:53:28."""
+    response = report(api, sent_email, occurred_at=occurred_at)
+
+    assert response.status_code == 400
+    assert "occurred_at" in response.json()["errors"]
+    assert not DeliveryEvent.objects.filter(message=sent_email, kind="opened").exists()
