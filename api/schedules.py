@@ -1,38 +1,22 @@
-"""The overdue check as a named django-q2 schedule, kept after each migrate.
+"""The overdue check as a named django-q2 schedule (core/schedules.py)."""
 
-get_or_create by name: a restart or a second migrate never adds a duplicate,
-and an existing schedule keeps its next run.
-"""
+from core.schedules import ensure_schedules, keep_after_migrate
 
-from django.db.models.signals import post_migrate
-
-SCHEDULE = {
-    "name": "api-overdue-claims",
-    "func": "api.tasks.claims_overdue_dun",
-    "schedule_type": "I",
-    # Claims fall due at local midnight of their creditor: a quarter of an hour
-    # later they are dunned, not at the next morning's run.
-    "minutes": 15,
-    "repeats": -1,
-}
+SCHEDULES = [
+    {
+        "name": "api-overdue-claims",
+        "func": "api.tasks.claims_overdue_dun",
+        "schedule_type": "I",
+        # Claims fall due at local midnight of their creditor: a quarter of an
+        # hour later they are dunned, not at the next morning's run.
+        "minutes": 15,
+    }
+]
 
 
-def ensure_schedule(**kwargs) -> None:
-    from django.utils import timezone
-    from django_q.models import Schedule
-
-    defaults = {k: v for k, v in SCHEDULE.items() if k != "name"}
-    schedule, created = Schedule.objects.get_or_create(
-        name=SCHEDULE["name"], defaults={**defaults, "next_run": timezone.now()}
-    )
-    if not created:
-        Schedule.objects.filter(pk=schedule.pk).update(**defaults)
+def ensure_schedule() -> None:
+    ensure_schedules(SCHEDULES)
 
 
 def connect() -> None:
-    post_migrate.connect(_on_post_migrate, dispatch_uid="api-schedules")
-
-
-def _on_post_migrate(sender, **kwargs):
-    if sender.name == "api":
-        ensure_schedule()
+    keep_after_migrate("api", SCHEDULES)

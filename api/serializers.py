@@ -468,6 +468,8 @@ class InstalmentPlanSerializer(MoneyMixin, serializers.ModelSerializer):
             "total",
             "agreed_on",
             "status",
+            "status_reason",
+            "ended_on",
             "instalments",
             "created_at",
         ]

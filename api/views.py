@@ -42,18 +42,16 @@ from api.errors import (
 from api.idempotency import HEADER, idempotent
 from api.pagination import IdCursorPagination
 from api.selectors import message_pdf, message_text
-from api.services import (
-    EventConflict,
-    InstalmentPlanConflict,
-    InstalmentPlanRefused,
-    engagement_record,
-    instalment_plan_record,
-    payment_reversal_record,
-)
+from api.services import EventConflict, engagement_record, payment_reversal_record
 from customers.models import Creditor, Customer
 from dunning import services as casework
 from dunning.models import Case
 from messaging.models import Message, MessageItem
+from payments.instalments import (
+    InstalmentPlanConflict,
+    InstalmentPlanRefused,
+    instalment_plan_record,
+)
 from payments.models import CreditNote, Instalment, InstalmentPlan, Invoice, Payment
 from payments.services import LedgerError
 
@@ -395,8 +393,10 @@ class MessageViewSet(ScopedViewSet):
     create=extend_schema(
         summary="Record an instalment plan agreed elsewhere",
         description="The instalments must add up to the claim's open amount and "
-        "be due on ascending dates. The same plan sent again is answered with "
-        "200 and changes nothing.",
+        "be due on ascending dates. The claim's case goes into the plan (no "
+        "reminders while it is kept); a disputed or handed-over case is a "
+        "conflict. The same plan sent again is answered with 200 and changes "
+        "nothing.",
         request=s.InstalmentPlanInputSerializer,
         responses=responses(
             {201: s.InstalmentPlanSerializer, 200: s.InstalmentPlanSerializer},
@@ -406,7 +406,7 @@ class MessageViewSet(ScopedViewSet):
     ),
 )
 class InstalmentPlanViewSet(ScopedViewSet):
-    """Instalment plans agreed outside the product."""
+    """Instalment plans agreed outside the product or on the debtor page."""
 
     queryset = InstalmentPlan.objects.select_related("invoice").prefetch_related(
         Prefetch("instalments", Instalment.objects.select_related("plan"))

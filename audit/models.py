@@ -18,6 +18,7 @@ from payments.models import (
     ReferenceRate,
     ReferenceRateValue,
 )
+from personalisation.models import ChannelCost
 from rules.models import Condition, Rule, RuleSet
 
 TRACKED = [
@@ -33,6 +34,7 @@ TRACKED = [
     Rule,
     Condition,
     ContactPolicy,
+    ChannelCost,
 ]
 
 for _model in TRACKED:

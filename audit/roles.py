@@ -36,7 +36,9 @@ CONFIGURATION = [
         r"(add|change|delete)_"
         r"(interestregime|compensationtier|referencerate|referenceratevalue)",
     ),
+    (r"personalisation", r"(add|change|delete)_channelcost"),
     (r".*", r"(add|change|delete)_\w*(rule|template|policy)\w*"),
+    (r"experiments", r"(add|change|delete)_(experiment|arm)"),
 ]
 WORK_CASES = (r"dunning", r"work_case")
 # A manager answers for the channels: a failure-rate alert is theirs to close.

@@ -89,3 +89,15 @@ def env_rate(name: str, default: str) -> str:
             "30/h, 5/10m or 100/d (s, m, h, d)."
         )
     return value
+
+
+def env_choice(name: str, default: str, choices: set[str]) -> str:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not one of {', '.join(sorted(choices))}."
+        )
+    return value

@@ -11,6 +11,7 @@ import dj_database_url
 
 from config.env import (
     env_bool,
+    env_choice,
     env_int,
     env_list,
     env_path,
@@ -57,24 +58,35 @@ INSTALLED_APPS = [
     "portal",
     "rules",
     "contact",
+    "experiments",
     # Before audit: its roles are synced once every app's permissions exist.
     "replies",
     "delivery",
+    "reports",
     "simple_history",
     "audit",
     "api",
+    "simulation",
+    "ops",
+    "privacy",
 ]
 
 MIDDLEWARE = [
+    # First, so that every log line of the request carries its id.
+    "ops.middleware.request_id",
     "django.middleware.security.SecurityMiddleware",
+    "ops.middleware.default_csp",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ops.middleware.admin_login_throttle",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Names the user in the configuration history of admin changes.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Who opened which debtor's pages in the admin (GDPR accountability).
+    "privacy.access.StaffAccessLogMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -295,24 +307,32 @@ SPECTACULAR_SETTINGS = {
         "InstalmentPlanStatusEnum": "payments.models.InstalmentPlan.Status",
         "MessageStatusEnum": "messaging.models.Message.Status",
         "CaseStateEnum": "dunning.models.Case.State",
+        "CustomerKindEnum": "customers.models.Customer.Kind",
+        "DeliveryEventKindEnum": "delivery.models.DeliveryEvent.Kind",
     },
 }
 
+# "text" for people at a terminal, "json" for a log collector.
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", {"text", "json"})
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # One JSON object per line for a log collector (ops/logs.py).
+        "json": {"()": "ops.logs.json_formatter"},
     },
     "filters": {
         # Personal links carry a token in the path; it never reaches a log.
         "redact_tokens": {"()": "portal.log_filters.RedactPortalTokens"},
+        "mask_personal_data": {"()": "ops.logs.MaskPersonalData"},
+        "request_id": {"()": "ops.logs.RequestId"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_tokens"],
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["redact_tokens", "mask_personal_data", "request_id"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "WARNING"},
@@ -327,9 +347,35 @@ LOGGING = {
     },
 }
 
+# /healthz (ops app): a run older than this, or more tasks queued, is
+# "degraded"; the token lets a monitor read the details without a login.
+HEALTH_RUN_MAX_AGE_HOURS = env_int("HEALTH_RUN_MAX_AGE_HOURS", 26, minimum=1)
+HEALTH_QUEUE_MAX = env_int("HEALTH_QUEUE_MAX", 1000, minimum=1)
+HEALTH_TOKEN = env_str("HEALTH_TOKEN") or ""
+# Set by the build (e.g. `git describe`); else read from the checkout.
+APP_VERSION = env_str("APP_VERSION") or ""
+
+# Failed admin logins per IP address and per username (ops/throttle.py); the
+# next attempt after that many in the window is refused, right password or not.
+ADMIN_LOGIN_RATE = env_rate("ADMIN_LOGIN_RATE", "5/m")
+# The header holding the client's address behind a proxy (e.g. HTTP_X_REAL_IP)
+# for the admin and portal rate limits; unset: REMOTE_ADDR.
+RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY") or None
+
+# Headers of every response; the debtor and contact pages set a stricter CSP
+# and Referrer-Policy of their own (ops.middleware.default_csp for the rest).
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=True)
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    # A load balancer probes over plain HTTP inside its network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+    if env_bool("SECURE_PROXY_SSL", default=True):
+        # Trust X-Forwarded-Proto only from a proxy that sets it and drops the
+        # client's own; without such a proxy set SECURE_PROXY_SSL=false.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from ops.views import healthz
 from payments import webhooks as payment_webhooks
 from portal import access_views as portal_access_views
 from portal.webhooks import stripe_webhook
@@ -16,4 +17,5 @@ urlpatterns = [
     path("webhooks/payments/", payment_webhooks.signed, name="payments_webhook"),
     path("contact/", include("contact.urls")),
     path("api/v1/", include("api.urls")),
+    path("healthz", healthz, name="healthz"),
 ]

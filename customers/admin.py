@@ -1,8 +1,13 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from customers.models import Creditor, Customer, ExtraRecipient
+from privacy.erasure import ErasureError, customer_erase, is_manager, open_claims
+from privacy.export import customers_zip
 
 
 @admin.register(Creditor)
@@ -104,6 +109,7 @@ class CustomerAdmin(admin.ModelAdmin):
     autocomplete_fields = ["creditor"]
     readonly_fields = ["claims", "created_at", "updated_at"]
     inlines = [ExtraRecipientInline]
+    actions = ["export_personal_data", "erase_personal_data"]
     fieldsets = [
         (None, {"fields": ["creditor", "external_id", "kind", "name", "claims"]}),
         (
@@ -157,3 +163,53 @@ class CustomerAdmin(admin.ModelAdmin):
             customer.pk,
             customer.invoices.count(),
         )
+
+    # Viewing and changing a customer is logged by privacy.access's middleware.
+
+    @admin.action(description="Export personal data (GDPR art. 15)")
+    def export_personal_data(self, request, queryset):
+        data = customers_zip(
+            queryset.order_by("pk"), user=request.user, page="admin:export"
+        )
+        response = HttpResponse(data, content_type="application/zip")
+        name = f"personal-data-{timezone.now():%Y%m%d-%H%M%S}.zip"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    def has_erase_permission(self, request) -> bool:
+        return is_manager(request.user)
+
+    @admin.action(
+        description="Erase personal data (GDPR art. 17)", permissions=["erase"]
+    )
+    def erase_personal_data(self, request, queryset):
+        customers = list(queryset.order_by("pk"))
+        if "confirm" not in request.POST:
+            for customer in customers:
+                customer.open_claims = open_claims(customer)
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Erase personal data",
+                "customers": customers,
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(
+                request, "admin/privacy/erase_confirm.html", context
+            )
+
+        erased = 0
+        for customer in customers:
+            try:
+                customer_erase(
+                    customer=customer,
+                    actor=request.user,
+                    reason=request.POST.get("reason", ""),
+                    force=bool(request.POST.get("force")),
+                )
+            except ErasureError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                erased += 1
+        if erased:
+            self.message_user(request, f"{erased} customer(s) erased.")
+        return None

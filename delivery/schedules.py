@@ -1,36 +1,16 @@
-"""The failure-rate check as a named django-q2 schedule, kept after each migrate.
+"""The failure-rate check as a named django-q2 schedule (core/schedules.py)."""
 
-get_or_create by name: a restart or a second migrate never adds a duplicate,
-and an existing schedule keeps its next run.
-"""
+from core.schedules import keep_after_migrate
 
-from django.db.models.signals import post_migrate
-
-SCHEDULE = {
-    "name": "delivery-failure-alerts",
-    "func": "delivery.tasks.alerts_check",
-    "schedule_type": "I",
-    "minutes": 60,
-    "repeats": -1,
-}
-
-
-def ensure_schedule(**kwargs) -> None:
-    from django.utils import timezone
-    from django_q.models import Schedule
-
-    defaults = {k: v for k, v in SCHEDULE.items() if k != "name"}
-    schedule, created = Schedule.objects.get_or_create(
-        name=SCHEDULE["name"], defaults={**defaults, "next_run": timezone.now()}
-    )
-    if not created:
-        Schedule.objects.filter(pk=schedule.pk).update(**defaults)
+SCHEDULES = [
+    {
+        "name": "delivery-failure-alerts",
+        "func": "delivery.tasks.alerts_check",
+        "schedule_type": "I",
+        "minutes": 60,
+    }
+]
 
 
 def connect() -> None:
-    post_migrate.connect(_on_post_migrate, dispatch_uid="delivery-schedules")
-
-
-def _on_post_migrate(sender, **kwargs):
-    if sender.name == "delivery":
-        ensure_schedule()
+    keep_after_migrate("delivery", SCHEDULES)

@@ -31,10 +31,13 @@ from customers.models import Creditor
 from dunning.models import CallTask, Case, CaseStep, Plan, Run, Step
 from dunning.plans import annotate_offsets, step_due_on
 from dunning.services import cases_instalments_missed, cases_resume_due
+from experiments.allocation import ExperimentBook
 from messaging.models import Message, MessageItem
 from payments import charges
 from payments.models import Invoice, LedgerEntry
 from payments.services import component_balances
+from personalisation.costs import channel_costs
+from personalisation.habits import HabitBook
 from personalisation.propensity import score_batch
 from personalisation.services import DueItem, decide
 from rules.attributes import ClaimContext, CustomerFigures, customer_aggregates
@@ -664,15 +667,17 @@ def _plan_messages(creditor, on, now, taken, case_steps, stats, run):
     }
     # One call of the propensity model for the whole batch; empty without an
     # active model, and then every decision is the rules' alone.
-    propensities = score_batch(
-        customers=[rows[0][0].customer for rows in by_customer.values()],
-        items=due,
-        on=on,
-    )
+    customers = [rows[0][0].customer for rows in by_customer.values()]
+    propensities = score_batch(customers=customers, items=due, on=on)
+    # The learned send times and payment methods; empty without active models.
+    habits = HabitBook.load(customers, due, on)
+    costs = channel_costs(creditor)
     # The contact policies and the debtors' contacts so far, read once for
     # the batch instead of two queries per debtor. The batch's own messages
     # are saved after every decision, so each debtor sees the same history.
     contacts = ContactBook.load(list(by_customer), on=on)
+    # The running experiments and these debtors' earlier arms.
+    experiments = ExperimentBook.load(list(by_customer), creditor=creditor)
     for customer_id, rows in by_customer.items():
         customer = rows[0][0].customer
         items = due[customer_id]
@@ -687,6 +692,9 @@ def _plan_messages(creditor, on, now, taken, case_steps, stats, run):
             rule=governing,
             propensity=propensities.get(customer_id),
             contacts=contacts,
+            experiments=experiments,
+            habits=habits,
+            costs=costs,
         )
         channel = decision.channel
         message = Message(
@@ -710,6 +718,7 @@ def _plan_messages(creditor, on, now, taken, case_steps, stats, run):
     from personalisation.models import Decision
 
     Decision.objects.bulk_create(decisions)
+    experiments.record(now=now)
     for decision, message in zip(decisions, messages, strict=True):
         message.decision = decision
     Message.objects.bulk_create(messages)

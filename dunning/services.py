@@ -24,10 +24,15 @@ def _save_transition(case: Case, method: str, *, actor: str, description: str = 
 
 @transaction.atomic
 def cases_close_settled(*, invoice_ids, actor: str) -> int:
-    """Close the live cases of claims that are settled (paid or credited to zero)."""
+    """Close the live cases of claims that are settled (paid or credited to zero)
+    and end their instalment plans."""
+    from payments.instalments import instalment_plans_end
+
+    invoice_ids = list(invoice_ids)
+    instalment_plans_end(invoice_ids=invoice_ids, actor=actor)
     closed = []
     cases = Case.objects.select_for_update().filter(
-        invoice_id__in=list(invoice_ids), state__in=Case.LIVE
+        invoice_id__in=invoice_ids, state__in=Case.LIVE
     )
     for case in cases:
         case.close_paid(description=f"settled ({actor})")
@@ -398,10 +403,11 @@ def cases_instalments_missed(*, on: date, actor, creditor_ids=None) -> int:
         position = _instalment_shortfall(plan, on) if plan else None
         if plan is not None and position is None:
             continue
+        why = f"instalment {position} missed" if plan else "no active plan"
         if plan is not None:
             plan.status = InstalmentPlan.Status.CANCELLED
-            plan.save(update_fields=["status"])
-        why = f"instalment {position} missed" if plan else "no active plan"
+            plan.status_reason, plan.ended_on = why, on
+            plan.save(update_fields=["status", "status_reason", "ended_on"])
         case.miss_instalment(by=None, description=f"{why} ({actor_label(actor)})")
         case.save()
         missed += 1

@@ -146,7 +146,10 @@ class MessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="Model version")
     def decision_model_version(self, message):
-        return message.decision.model_version or "-"
+        versions = message.decision.model_versions or {}
+        if not versions:
+            return message.decision.model_version or "-"
+        return ", ".join(f"{kind}: {v}" for kind, v in sorted(versions.items()))
 
 
 class PreviewForm(forms.Form):

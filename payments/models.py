@@ -428,10 +428,11 @@ class CompensationTier(models.Model):
 
 
 class InstalmentPlan(models.Model):
-    """A schedule of part payments for one claim, agreed outside the product.
+    """A schedule of part payments for one claim, agreed on the debtor page or
+    elsewhere (the ERP API).
 
     Its instalments add up to the claim's open amount when it was agreed, in
-    ascending due dates; `api.services.instalment_plan_record` checks both.
+    ascending due dates; `payments.instalments.instalment_plan_record` checks both.
     """
 
     class Status(models.TextChoices):
@@ -450,6 +451,10 @@ class InstalmentPlan(models.Model):
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.ACTIVE
     )
+    status_reason = models.CharField(
+        max_length=200, blank=True, help_text="Why the plan completed or was cancelled"
+    )
+    ended_on = models.DateField(null=True, blank=True)
     actor = models.CharField(max_length=100, help_text="api:<client id>, user:<id>")
     created_at = models.DateTimeField(auto_now_add=True)
 

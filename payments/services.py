@@ -417,9 +417,11 @@ def charges_waive(
 def claim_write_off(
     *, invoice: Invoice, actor: str, reason: str, on: date | None = None
 ) -> list[LedgerEntry]:
-    """Write off everything open on a claim and close its case as written off."""
+    """Write off everything open on a claim, cancel its instalment plan and close
+    its case as written off."""
     from dunning.models import Case
     from dunning.services import case_transition
+    from payments.instalments import instalment_plans_end
 
     if not reason.strip():
         raise LedgerError("A write-off needs a reason.")
@@ -445,6 +447,7 @@ def claim_write_off(
     Invoice.objects.filter(pk=invoice.pk).update(
         open_amount=ZERO, status=Invoice.Status.WRITTEN_OFF, settled_on=on
     )
+    instalment_plans_end(invoice_ids=[invoice.id], actor=actor)
     case = Case.objects.filter(invoice_id=invoice.id, state__in=Case.LIVE).first()
     if case is not None:
         case_transition(

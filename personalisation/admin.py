@@ -6,7 +6,7 @@ import json
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from personalisation.models import Decision, ModelVersion
+from personalisation.models import ChannelCost, Decision, ModelVersion
 from personalisation.registry import model_promote, model_rollback
 
 
@@ -45,6 +45,7 @@ class DecisionAdmin(admin.ModelAdmin):
         "scores_json",
         "policy",
         "model_version",
+        "model_versions",
         "created_at",
     ]
     readonly_fields = fields
@@ -156,3 +157,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
             f"{len(kinds)} kind(s) rolled back, {restored} to an earlier version, "
             f"{len(kinds) - restored} to rules alone.",
         )
+
+
+@admin.register(ChannelCost)
+class ChannelCostAdmin(admin.ModelAdmin):
+    """The cost of a contact per channel, weighed against the expected recovery
+    by the channel decision (personalisation/costs.py)."""
+
+    list_display = ["channel", "cost", "creditor", "note"]
+    list_filter = ["channel", "creditor"]
+    fields = ["creditor", "channel", "cost", "note"]

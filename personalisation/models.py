@@ -1,5 +1,7 @@
 from django.db import models
 
+from customers.models import Channel
+
 
 class Decision(models.Model):
     """What personalisation chose for one action, with its reasons and scores."""
@@ -16,7 +18,10 @@ class Decision(models.Model):
     reasons = models.JSONField(default=dict)
     scores = models.JSONField(default=dict)
     policy = models.CharField(max_length=40)
+    # The propensity model's version; every model asked is in `model_versions`.
     model_version = models.CharField(max_length=40, blank=True)
+    # What each learned answer came from: propensity, time, method → version.
+    model_versions = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -32,6 +37,8 @@ class ModelVersion(models.Model):
 
     class Kind(models.TextChoices):
         PROPENSITY = "propensity", "Payment propensity"
+        SEND_TIME = "send_time", "Send time"
+        PAYMENT_METHOD = "payment_method", "Payment method"
 
     class Status(models.TextChoices):
         CANDIDATE = "candidate", "Candidate"
@@ -76,3 +83,46 @@ class ModelVersion(models.Model):
     @property
     def auc(self) -> float | None:
         return self.metrics.get("roc_auc")
+
+
+class ChannelCost(models.Model):
+    """What one contact on a channel costs: for every creditor (no creditor) or
+    for one, which then outranks the general figure. The channel decision weighs
+    it against the expected recovery; the simulation and the results count it."""
+
+    creditor = models.ForeignKey(
+        "customers.Creditor",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        help_text="Empty: the cost for every creditor without its own",
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    cost = models.DecimalField(
+        max_digits=8,
+        decimal_places=4,
+        help_text="In the creditor's own currency (its default currency)",
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["creditor_id", "channel"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creditor", "channel"],
+                condition=models.Q(creditor__isnull=False),
+                name="channel_cost_one_per_creditor",
+            ),
+            models.UniqueConstraint(
+                fields=["channel"],
+                condition=models.Q(creditor__isnull=True),
+                name="channel_cost_one_general",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cost__gte=0), name="channel_cost_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.creditor or "every creditor"
+        return f"{self.channel}: {self.cost} ({who})"

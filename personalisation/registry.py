@@ -227,3 +227,64 @@ def propensity_retrain(*, as_of, actor: str) -> Retraining:
         model_promote(model=candidate, actor=actor, reason=why)
     logger.info("propensity retraining: %s", why)
     return Retraining(candidate, promote, why)
+
+
+# The habits: send time and payment method (personalisation/habits.py).
+
+# The held-out figure each habit kind is judged by, and the rules' figure on
+# the same rows.
+HABIT_SCORES = {
+    ModelVersion.Kind.SEND_TIME: ("hit_rate_1h", "rules_hit_rate_1h"),
+    ModelVersion.Kind.PAYMENT_METHOD: ("accuracy", "rules_accuracy"),
+}
+
+
+def habit_train(*, kind: str, as_of, actor: str) -> ModelVersion:
+    """Train a send-time or payment-method model on the product's history and
+    register it as a candidate; `training.NotEnoughData` when it is too thin."""
+    from personalisation import habits
+
+    train = {
+        ModelVersion.Kind.SEND_TIME: habits.train_send_time,
+        ModelVersion.Kind.PAYMENT_METHOD: habits.train_payment_method,
+    }[kind]
+    trained = train(as_of=as_of)
+    score, rules = HABIT_SCORES[kind]
+    m = trained.metrics
+    return model_register(
+        kind=kind,
+        trained=trained,
+        actor=actor,
+        reason=(
+            f"{m['train_rows']} rows; held out {score} {m[score]} against the "
+            f"rules' {m[rules]}"
+        ),
+    )
+
+
+def habit_retrain(*, kind: str, as_of, actor: str) -> Retraining:
+    """The nightly retraining of a habit model: the candidate is promoted when
+    it beats the rules on its held-out rows and does at least as well there
+    as the active version did on its own."""
+    from personalisation.training import NotEnoughData
+
+    try:
+        candidate = habit_train(kind=kind, as_of=as_of, actor=actor)
+    except NotEnoughData as error:
+        logger.info("no %s retraining: %s", kind, error)
+        return Retraining(None, False, f"not trained: {error}")
+    score, rules = HABIT_SCORES[kind]
+    mine, theirs = candidate.metrics[score], candidate.metrics[rules]
+    active = ModelVersion.objects.filter(kind=kind, status=Status.ACTIVE).first()
+    if mine <= theirs:
+        promote, why = False, f"{score} {mine} does not beat the rules' {theirs}"
+    elif active is not None and mine < active.metrics.get(score, 0):
+        promote = False
+        why = f"{score} {mine} is below {active.version}'s {active.metrics[score]}"
+    else:
+        promote, why = True, f"{score} {mine} beats the rules' {theirs}"
+    ModelVersion.objects.filter(pk=candidate.pk).update(reason=why[:300])
+    if promote:
+        model_promote(model=candidate, actor=actor, reason=why)
+    logger.info("%s retraining: %s", kind, why)
+    return Retraining(candidate, promote, why)

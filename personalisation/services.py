@@ -31,6 +31,7 @@ from contact.policy import (
 from core.calendar import closed_day_reason, next_open_time, wall_time
 from customers.models import Channel, Customer
 from dunning.models import TONE_ORDER, Step, Tone, firmer_tone
+from personalisation.costs import DEFAULT_COSTS
 from personalisation.models import Decision
 
 POLICY = "rules-v1"
@@ -38,14 +39,6 @@ POLICY = "rules-v1"
 # expected net recovery (personalisation/propensity.py).
 POLICY_SCORED = "rules-v1+propensity"
 
-# Relative cost of a contact per channel, used to break ties in favour of the
-# cheaper channel. A letter costs postage and printing.
-CHANNEL_COST = {
-    Channel.EMAIL: Decimal("0.01"),
-    Channel.SMS: Decimal("0.08"),
-    Channel.WHATSAPP: Decimal("0.05"),
-    Channel.LETTER: Decimal("1.10"),
-}
 
 ACTION_SEVERITY = [
     Step.Action.REMINDER,
@@ -56,6 +49,16 @@ ACTION_SEVERITY = [
 
 # Open amount (in the claim's currency) from which an instalment plan is offered.
 INSTALMENT_THRESHOLD = Decimal("200")
+# Below this predicted payment probability the debtor is likely in hardship:
+# instalments are offered from `HARDSHIP_MINIMUM` open, under the threshold too.
+HARDSHIP_PROBABILITY = 0.3
+HARDSHIP_MINIMUM = Decimal("50")
+# A reminder may wait this many days for a weekday the debtor engages on
+# clearly more (`WEEKDAY_GAIN` times today's share), once they have
+# `WEEKDAY_MIN_EVENTS` events of their own.
+WEEKDAY_WAIT_DAYS = 2
+WEEKDAY_GAIN = 1.5
+WEEKDAY_MIN_EVENTS = 5
 
 
 @dataclass
@@ -95,9 +98,11 @@ def choose_channel(
     action: str,
     rule=None,
     contact: AppliedPolicy | None = None,
+    costs: dict | None = None,
 ) -> Choice:
     """Consent, a usable address and the contact policy's leave first, then the
-    plan's order and the cost."""
+    plan's order and the cost (`personalisation.costs`)."""
+    costs = costs or DEFAULT_COSTS
     allowed: list[str] = []
     for item in sorted(items, key=lambda i: -ACTION_SEVERITY.index(i.step.action)):
         for channel in item.step.channels:
@@ -125,7 +130,7 @@ def choose_channel(
             scores[channel] = f"disallowed by the {contact.label}"
             continue
         # Lower is better: the plan's order first, cost as the tie-breaker.
-        scores[channel] = float(rank) + float(CHANNEL_COST[channel])
+        scores[channel] = float(rank) + float(costs[channel])
         reachable.append(channel)
 
     if not reachable:
@@ -159,7 +164,7 @@ def choose_channel(
 
 
 def weigh_recovery(
-    channel: Choice, items: list[DueItem], action: str, rule, propensity
+    channel: Choice, items: list[DueItem], action: str, rule, propensity, costs=None
 ) -> tuple[Choice, dict]:
     """The expected net recovery per reachable channel (probability × open
     amount − the channel's cost). A channel that costs more than it is expected
@@ -167,9 +172,10 @@ def weigh_recovery(
     proof of dispatch or a rule prefers it."""
     if propensity.probability is None:
         return channel, {"status": "rules", "reason": propensity.reason}
+    costs = costs or DEFAULT_COSTS
     reachable = [c for c, s in channel.scores.items() if isinstance(s, float)]
     net = {
-        c: (propensity.expected_recovery - CHANNEL_COST[c]).quantize(Decimal("0.01"))
+        c: (propensity.expected_recovery - costs[c]).quantize(Decimal("0.01"))
         for c in reachable
     }
     scores = {
@@ -178,6 +184,7 @@ def weigh_recovery(
         "by_claim": {str(k): v for k, v in propensity.by_claim.items()},
         "expected_recovery": str(propensity.expected_recovery),
         "expected_net_recovery": {c: str(v) for c, v in net.items()},
+        "costs": {c: str(costs[c]) for c in reachable},
     }
     chosen = channel.value
     keep = action in (Step.Action.FINAL_NOTICE, Step.Action.HANDOVER) or (
@@ -223,28 +230,62 @@ def choose_tone(
     return Choice(tone, why, scores)
 
 
+def rules_method_scores(kind: str, band: str) -> dict[str, float]:
+    """The rules' shares of the payment methods for a kind of debtor."""
+    if kind == Customer.Kind.BUSINESS:
+        return {"bank_transfer": 0.7, "direct_debit": 0.2, "card": 0.1}
+    young = band in ("18-29", "30-44")
+    return {
+        "card": 0.45 if young else 0.25,
+        "paypal": 0.3 if young else 0.15,
+        "bank_transfer": 0.2 if young else 0.5,
+        "direct_debit": 0.05 if young else 0.1,
+    }
+
+
 def choose_payment_options(
-    customer: Customer, items: list[DueItem], on: date, rule=None
+    customer: Customer,
+    items: list[DueItem],
+    on: date,
+    rule=None,
+    hint=None,
+    propensity=None,
 ) -> Choice:
-    """Methods ordered by how likely this kind of debtor is to use them."""
+    """Methods ordered by how likely this debtor is to use them: the payment
+    method model's probabilities (`habits.MethodHint`) when it was asked, the
+    rules' shares for this kind of debtor otherwise. Instalments are offered
+    from a threshold, or lower when the propensity model predicts hardship."""
     total = sum((i.open_amount for i in items), Decimal(0))
     band = _age_band(customer, on)
-    if customer.kind == Customer.Kind.BUSINESS:
-        scores = {"bank_transfer": 0.7, "direct_debit": 0.2, "card": 0.1}
+    if hint is not None:
+        scores = dict(hint.probabilities)
+        best = max(scores, key=scores.get)
+        why = (
+            f"{hint.version} predicts {best} with probability {scores[best]:.2f} "
+            "from this debtor's past payments and people like them"
+        )
+    elif customer.kind == Customer.Kind.BUSINESS:
+        scores = rules_method_scores(customer.kind, band)
         why = "businesses pay by bank transfer"
     else:
-        young = band in ("18-29", "30-44")
-        scores = {
-            "card": 0.45 if young else 0.25,
-            "paypal": 0.3 if young else 0.15,
-            "bank_transfer": 0.2 if young else 0.5,
-            "direct_debit": 0.05 if young else 0.1,
-        }
+        scores = rules_method_scores(customer.kind, band)
         why = f"consumers aged {band} pay most often with the first option"
     options = sorted(scores, key=lambda m: -scores[m])
-    if customer.kind == Customer.Kind.CONSUMER and total >= INSTALMENT_THRESHOLD:
-        options.append("instalments")
-        why += f"; instalments offered from {INSTALMENT_THRESHOLD} open"
+    if customer.kind == Customer.Kind.CONSUMER:
+        probability = getattr(propensity, "probability", None)
+        if total >= INSTALMENT_THRESHOLD:
+            options.append("instalments")
+            why += f"; instalments offered from {INSTALMENT_THRESHOLD} open"
+        elif (
+            probability is not None
+            and probability < HARDSHIP_PROBABILITY
+            and total >= HARDSHIP_MINIMUM
+        ):
+            options.append("instalments")
+            why += (
+                f"; instalments offered: payment predicted with probability "
+                f"{probability:.2f} only, a sign of hardship"
+            )
     chosen = list(rule.payment_options) if rule is not None else []
     if chosen:
         # The rule decides which options; the ranking above decides the order.
@@ -255,57 +296,145 @@ def choose_payment_options(
     return Choice(options, why, scores)
 
 
-def _within_hours(hour: time, policy: ContactPolicy) -> tuple[time, str]:
-    """The preferred hour, or the nearest time the policy's hours allow."""
-    hours = policy.window_text()
-    if hour < policy.send_from:
-        return policy.send_from, f"; before the contact policy's hours {hours}"
-    if hour >= policy.send_until:
-        hour_before = datetime.combine(date(2000, 1, 1), policy.send_until)
-        slot = max((hour_before - timedelta(hours=1)).time(), policy.send_from)
-        return slot, f"; after the contact policy's hours {hours}, {slot:%H:%M}"
+def _window(customer: Customer, policy: ContactPolicy) -> tuple[time, time, str]:
+    """The hours that both the contact policy and the debtor's own window (set
+    on their page) allow; the policy's alone when the two do not overlap."""
+    start, end = policy.send_from, policy.send_until
+    if customer.contact_from is not None:
+        start = max(start, customer.contact_from)
+    if customer.contact_until is not None:
+        end = min(end, customer.contact_until)
+    if start < end:
+        return start, end, ""
+    own = (
+        f"{customer.contact_from or start:%H:%M}–{customer.contact_until or end:%H:%M}"
+    )
+    why = (
+        f"; the customer's window {own} lies outside the contact policy's hours "
+        f"{policy.window_text()}, which win"
+    )
+    return policy.send_from, policy.send_until, why
+
+
+def _within_hours(hour: time, start: time, end: time, label: str) -> tuple[time, str]:
+    """The preferred hour, or the nearest time from `start` to `end` allows."""
+    hours = f"{label} {start:%H:%M}–{end:%H:%M}"
+    if hour < start:
+        return start, f"; before {hours}"
+    if hour >= end:
+        hour_before = datetime.combine(date(2000, 1, 1), end)
+        slot = max((hour_before - timedelta(hours=1)).time(), start)
+        return slot, f"; after {hours}, {slot:%H:%M}"
     return hour, ""
 
 
+def _learned_hour(hint, start: time, end: time) -> tuple[time | None, str]:
+    """The allowed slot (a full hour, or the window's start) at whose hour the
+    debtor engages most, by the send-time model's shrunk shares; None when
+    they never engage inside the allowed hours."""
+    slots = [start] + [time(h) for h in range(24) if start < time(h) < end]
+    best = max(slots, key=lambda t: (hint.hours[t.hour], -t.hour))
+    share = hint.hours[best.hour]
+    if share <= 0:
+        return None, (
+            f"{hint.version}: this debtor and people like them engage only "
+            f"outside the allowed hours {start:%H:%M}–{end:%H:%M}"
+        )
+    basis = f"shrunk towards {hint.basis}" if hint.events else f"as {hint.basis}"
+    why = (
+        f"{hint.version}: of the allowed hours {start:%H:%M}–{end:%H:%M}, this "
+        f"debtor engages most around {best:%H:%M} (share {share:.2f}; "
+        f"{hint.events} own events, {basis})"
+    )
+    return best, why
+
+
 def choose_send_time(
-    customer: Customer, on: date, now: datetime, policy: ContactPolicy | None = None
+    customer: Customer,
+    on: date,
+    now: datetime,
+    policy: ContactPolicy | None = None,
+    hint=None,
+    may_wait: bool = False,
 ) -> Choice:
     """A day and hour in the debtor's own zone that the contact policy allows:
-    inside its hours, on a working day unless it allows weekends or holidays."""
+    inside its hours and the debtor's own window, on a working day unless it
+    allows weekends or holidays.
+
+    With a send-time hint (`habits.SendTimeHint`) the hour is the one the
+    debtor engages at most; when `may_wait` (a reminder, which has no deadline
+    to keep), the day may also move up to `WEEKDAY_WAIT_DAYS` to a weekday the
+    debtor clearly engages on more. Without one the rules guess by kind.
+    """
     policy = policy or ContactPolicy.built_in()
     zone, country, region = customer.zone, customer.country, debtor_region(customer)
     days = {"weekends": policy.weekends, "holidays": policy.public_holidays}
-    if customer.contact_from is not None:
-        # The debtor's own window (set on the debtor page) outranks the
-        # guess by kind; the contact policy's hours still bound it.
-        hour = customer.contact_from
-        why = f"the customer asked to be contacted from {hour:%H:%M}"
-    elif customer.kind == Customer.Kind.BUSINESS:
-        hour, why = time(10, 0), "businesses read mail at 10:00 on working days"
+    start, end, outside = _window(customer, policy)
+    scores = {"zone": customer.time_zone, "window": f"{start:%H:%M}–{end:%H:%M}"}
+    hour, learned = _learned_hour(hint, start, end) if hint else (None, "")
+    if hour is not None:
+        why = learned + outside
+        scores.update(
+            model=hint.version,
+            basis=hint.basis,
+            events=hint.events,
+            hour_shares=[round(h, 4) for h in hint.hours],
+            weekday_shares=[round(d, 4) for d in hint.weekdays],
+        )
     else:
-        hour, why = time(18, 0), "consumers read messages after work, at 18:00"
-    hour, clamped = _within_hours(hour, policy)
-    why += clamped
+        hint = None
+        if customer.contact_from is not None:
+            # The debtor's own window (set on the debtor page) outranks the
+            # guess by kind; the contact policy's hours still bound it.
+            hour = customer.contact_from
+            why = f"the customer asked to be contacted from {hour:%H:%M}"
+        elif customer.kind == Customer.Kind.BUSINESS:
+            hour, why = time(10, 0), "businesses read mail at 10:00 on working days"
+        else:
+            hour, why = time(18, 0), "consumers read messages after work, at 18:00"
+        own = (start, end) != (policy.send_from, policy.send_until)
+        label = "the hours allowed" if own else "the contact policy's hours"
+        hour, clamped = _within_hours(hour, start, end, label)
+        why = (f"{learned}; so the rules: " if learned else "") + why
+        why += outside + clamped
+    scores["hour"] = hour.hour
 
-    day = on
-    closed = closed_day_reason(day, country, region, **days)
-    while closed_day_reason(day, country, region, **days):
-        day += timedelta(days=1)
+    def open_from(day: date) -> date:
+        while closed_day_reason(day, country, region, **days):
+            day += timedelta(days=1)
+        return day
+
+    day = open_from(on)
     if day != on:
+        closed = closed_day_reason(on, country, region, **days)
         why += f"; {on} is {closed}, moved to {day}"
+    if may_wait and hint is not None and hint.events >= WEEKDAY_MIN_EVENTS:
+        candidates = [day]
+        while (candidates[-1] - on).days < WEEKDAY_WAIT_DAYS:
+            following = open_from(candidates[-1] + timedelta(days=1))
+            if (following - on).days > WEEKDAY_WAIT_DAYS:
+                break
+            candidates.append(following)
+        best = max(
+            candidates, key=lambda d: (hint.weekdays[d.weekday()], -d.toordinal())
+        )
+        today = hint.weekdays[day.weekday()]
+        if best != day and hint.weekdays[best.weekday()] > WEEKDAY_GAIN * today:
+            why += (
+                f"; waits for {best:%A} {best}, when the debtor engages "
+                f"{hint.weekdays[best.weekday()]:.2f} against {today:.2f} on {day:%A}"
+            )
+            day = best
 
     send_at = wall_time(day, hour, zone)
     local_now = now.astimezone(zone)
     if send_at < now and day == local_now.date():
-        opens = next_open_time(
-            local_now, policy.send_from, policy.send_until, country, region, **days
-        )
+        opens = next_open_time(local_now, start, end, country, region, **days)
         if opens == local_now:
             send_at, why = now, why + "; the slot has passed, sending now"
         else:
             send_at = opens
             why += "; the slot has passed and it is quiet time, next allowed morning"
-    scores = {"hour": hour.hour, "zone": customer.time_zone}
     return Choice(send_at, why, scores)
 
 
@@ -354,6 +483,9 @@ def decide(
     rule=None,
     contacts: ContactBook | None = None,
     propensity=None,
+    habits=None,
+    costs: dict | None = None,
+    experiments=None,
 ) -> Decision:
     """The rule-based decision for one debtor's actions due on `on` (unsaved).
 
@@ -364,17 +496,41 @@ def decide(
     batch (`ContactBook.load`); without it they are read for this debtor alone.
     `propensity` is the debtor's `propensity.Propensity` scored for the batch
     (`propensity.score_batch`); without it the decision is the rules' alone.
+    `habits` is the batch's `habits.HabitBook`: the learned send time and
+    payment methods of the debtors it has hints for. `costs` are the
+    creditor's channel costs (`costs.channel_costs`), the defaults without.
+    `experiments` is the batch's `experiments.allocation.ExperimentBook`: an
+    experiment's arm replaces the variant, channel or payment options it varies.
     """
     contacts = contacts or ContactBook.load([customer.pk], on=on)
     action = max((i.step.action for i in items), key=ACTION_SEVERITY.index)
     contact = contacts.policy_for(customer, rule)
-    channel = choose_channel(customer, items, action, rule, contact)
+    channel = choose_channel(customer, items, action, rule, contact, costs)
     recovery = None
     if propensity is not None:
-        channel, recovery = weigh_recovery(channel, items, action, rule, propensity)
+        channel, recovery = weigh_recovery(
+            channel, items, action, rule, propensity, costs
+        )
+    allotment = None
+    if experiments is not None:
+        # Before the contact policy, which still places the arm's channel.
+        allotment = experiments.allot(customer, items, action)
+    if allotment is not None:
+        channel = allotment.channel(channel, action)
     tone = choose_tone(customer, items, action, rule)
-    options = choose_payment_options(customer, items, on, rule)
-    send_time = choose_send_time(customer, on, now, contact.policy)
+    send_hint = habits.send_times.get(customer.pk) if habits is not None else None
+    method_hint = habits.methods.get(customer.pk) if habits is not None else None
+    options = choose_payment_options(
+        customer, items, on, rule, hint=method_hint, propensity=propensity
+    )
+    send_time = choose_send_time(
+        customer,
+        on,
+        now,
+        contact.policy,
+        hint=send_hint,
+        may_wait=action == Step.Action.REMINDER,
+    )
     placed = choose_contact(
         customer, channel, send_time, contact, contacts.history(customer.pk)
     )
@@ -423,7 +579,20 @@ def decide(
         if propensity.version:
             decision.model_version = propensity.version
             decision.policy = POLICY_SCORED
+    # A send-time hint whose hours all lie outside the window was not used.
+    learned = {
+        "time": send_time.scores.get("model"),
+        "method": method_hint.version if method_hint is not None else None,
+    }
+    for name, version in learned.items():
+        if version:
+            decision.model_versions[name] = version
+            decision.policy += f"+{name}"
+    if decision.model_version:
+        decision.model_versions["propensity"] = decision.model_version
     if rule is not None:
         decision.reasons["rule"] = rule.reason()
         decision.scores["rules"] = rule.as_json()
+    if allotment is not None:
+        allotment.apply(decision)
     return decision

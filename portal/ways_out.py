@@ -4,7 +4,7 @@ Select and pay (claims left out are reported to the creditor), a partial
 payment, an instalment plan within the creditor's limits (optionally by SEPA
 direct debit), a promise to pay, "I have already paid", a dispute, contact
 preferences and the page language. Case changes go through `dunning.services`,
-plans through `api.services.instalment_plan_record`; every choice is an
+plans through `payments.instalments.instalment_plan_record`; every choice is an
 `EngagementEvent`.
 """
 
@@ -279,11 +279,11 @@ def instalments_agree(
     """The debtor confirms an instalment plan: dunning stops while it is kept.
 
     Interest the plan charges is booked on the claim first, so the instalments
-    add up to its open amount as `instalment_plan_record` requires. A schedule
-    PDF goes to the debtor by e-mail after commit.
+    add up to its open amount as `instalment_plan_record` requires, which also
+    puts the case in the plan. A schedule PDF goes to the debtor by e-mail after
+    commit.
     """
-    from api.services import InstalmentPlanConflict, instalment_plan_record
-    from dunning.services import case_agree_instalments
+    from payments.instalments import InstalmentPlanConflict, instalment_plan_record
 
     t = texts_for(page_language_of(link))
     invoice = _claim(link, invoice_id, t)
@@ -336,12 +336,6 @@ def instalments_agree(
             reference=_mandate_reference(invoice),
             signed_on=today,
         )
-
-    case_agree_instalments(
-        case_id=case.pk,
-        actor=actor,
-        description=f"instalment plan {external_id}: {months} instalments",
-    )
     event_record(
         link=link,
         kind=EngagementEvent.Kind.INSTALMENTS_AGREED,

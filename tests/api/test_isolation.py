@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def beta_rows(beta, make_invoice):
     """One of everything, owned by creditor Beta."""
-    from api.services import instalment_plan_record
+    from payments.instalments import instalment_plan_record
 
     customer = Customer.objects.create(
         creditor=beta, external_id="B-1", name="Berta Brandt", email="b@example.com"

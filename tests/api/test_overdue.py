@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from api.schedules import SCHEDULE
+from api.schedules import SCHEDULES
 from api.services import claims_overdue_dun
 from dunning.models import Case, CaseStep
 from messaging.models import Message
@@ -46,7 +46,7 @@ def test_the_overdue_check_is_a_frequent_schedule(db):
     ensure_schedule()
     ensure_schedule()
 
-    schedule = Schedule.objects.get(name=SCHEDULE["name"])
+    schedule = Schedule.objects.get(name=SCHEDULES[0]["name"])
     assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
         "api.tasks.claims_overdue_dun",
         "I",

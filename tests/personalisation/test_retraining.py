@@ -28,7 +28,15 @@ def test_without_enough_history_nothing_is_trained_and_rules_stay(alice):
     """Rules until a model has enough data: no candidate, the reason says so."""
     reason = retrain_nightly()
 
-    assert reason.startswith("not trained: 0 observed snapshots")
+    lines = reason.splitlines()
+    assert lines[0].startswith("propensity: not trained: 0 observed snapshots")
+    assert lines[1] == (
+        "send_time: not trained: 0 engagement events, fewer than the 200 needed"
+    )
+    assert lines[2] == (
+        "payment_method: not trained: 0 payments with a known method, "
+        "fewer than the 100 needed"
+    )
     assert not ModelVersion.objects.exists()
 
 

@@ -340,6 +340,74 @@ def test_a_kept_plan_keeps_the_run_away(client, alice, alice_link, claim):
     assert CaseStep.objects.filter(case__invoice=claim).count() == 1
 
 
+def test_paying_off_a_plan_on_the_page_completes_it_and_closes_the_case(
+    client, alice_link, claim
+):
+    """The rest of the claim paid with the test provider: the plan is completed
+    with its reason and the case closed as paid; no later run touches it."""
+    _, token = alice_link
+    client.post(url("instalments", token, claim.id), {"months": 3})
+
+    response = client.post(url("pay", token), {"currency": "EUR", "claims": [claim.id]})
+    confirm_test_payment(client, response)
+    run_dunning(actor="test", run_date=date(2025, 6, 3))
+
+    plan = InstalmentPlan.objects.get()
+    assert plan.status == InstalmentPlan.Status.COMPLETED
+    assert plan.status_reason.startswith("claim settled (provider:test")
+    assert plan.ended_on == CREDITOR_TODAY
+    assert case_state(claim) == Case.State.CLOSED_PAID
+    assert CaseStep.objects.filter(case__invoice=claim).count() == 1
+
+
+def test_a_part_payment_leaves_the_plan_active(client, alice, alice_link, claim):
+    _, token = alice_link
+    client.post(url("instalments", token, claim.id), {"months": 3})
+
+    payment_record(
+        customer=alice,
+        amount=Decimal("252.49"),
+        currency="EUR",
+        received_on=date(2025, 4, 3),
+        actor="test",
+    )
+
+    assert InstalmentPlan.objects.get().status == InstalmentPlan.Status.ACTIVE
+    assert case_state(claim) == Case.State.INSTALMENTS
+
+
+def test_a_missed_instalment_cancels_the_plan_with_its_reason(
+    client, alice_link, claim
+):
+    _, token = alice_link
+    client.post(url("instalments", token, claim.id), {"months": 3})
+
+    run_dunning(actor="test", run_date=date(2025, 5, 3))
+
+    plan = InstalmentPlan.objects.get()
+    assert (plan.status, plan.status_reason, plan.ended_on) == (
+        InstalmentPlan.Status.CANCELLED,
+        "instalment 1 missed",
+        date(2025, 5, 3),
+    )
+
+
+def test_writing_off_a_claim_in_a_plan_cancels_the_plan(
+    client, alice_link, claim, admin_user
+):
+    from dunning.services import case_write_off
+
+    _, token = alice_link
+    client.post(url("instalments", token, claim.id), {"months": 3})
+
+    case_write_off(case_id=claim.case.pk, reason="insolvent", actor=admin_user)
+
+    plan = InstalmentPlan.objects.get()
+    assert plan.status == InstalmentPlan.Status.CANCELLED
+    assert plan.status_reason == f"claim written off (user:{admin_user.pk})"
+    assert case_state(claim) == Case.State.CLOSED_WRITTEN_OFF
+
+
 # --- Pay later, already paid, dispute ---------------------------------------------
 
 

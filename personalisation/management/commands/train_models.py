@@ -9,7 +9,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from personalisation.registry import model_promote, propensity_train
+from personalisation.models import ModelVersion
+from personalisation.registry import (
+    HABIT_SCORES,
+    habit_train,
+    model_promote,
+    propensity_train,
+)
 from personalisation.training import NotEnoughData
 
 FILES = {
@@ -30,11 +36,13 @@ class Command(BaseCommand):
     help = (
         "Train a payment propensity model on the product's history or a real "
         "data set, report ROC AUC, Brier score against the base rate and a "
-        "calibration table, and register it as a candidate."
+        "calibration table, and register it as a candidate; or a send-time or "
+        "payment-method model on the product's history, measured against the "
+        "rules on the newest quarter."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=["propensity"])
+        parser.add_argument("kind", choices=ModelVersion.Kind.values)
         parser.add_argument(
             "--source", choices=["product", "ibm", "taiwan"], default="product"
         )
@@ -50,16 +58,20 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Metrics as JSON")
 
     def handle(self, *args, kind, source, file, as_of, promote, json, **options):
+        as_of = as_of or timezone.localdate()
+        actor = "system:train_models"
+        if kind != ModelVersion.Kind.PROPENSITY and (source != "product" or file):
+            raise CommandError(f"{kind} models learn from the product's history only")
         path = file or data_file(source)
         if path is not None and not path.exists():
             raise CommandError(f"{path} not found")
         try:
-            model = propensity_train(
-                source=source,
-                path=path,
-                as_of=as_of or timezone.localdate(),
-                actor="system:train_models",
-            )
+            if kind == ModelVersion.Kind.PROPENSITY:
+                model = propensity_train(
+                    source=source, path=path, as_of=as_of, actor=actor
+                )
+            else:
+                model = habit_train(kind=kind, as_of=as_of, actor=actor)
         except NotEnoughData as error:
             raise CommandError(f"not trained: {error}") from error
         if promote:
@@ -72,6 +84,17 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps({"version": model.version, **m}, indent=2))
             return
         self.stdout.write(f"{model.version} ({model.status})")
+        if model.kind in HABIT_SCORES:
+            score, rules = HABIT_SCORES[model.kind]
+            self.stdout.write(
+                f"rows: {m['train_rows']} train, {m['test_rows']} held out "
+                f"({m['split']} split)"
+            )
+            self.stdout.write(
+                f"held out: {score} {m[score]:.4f} against the rules' "
+                f"{m[rules]:.4f}; log loss {m['log_loss']}"
+            )
+            return
         self.stdout.write(
             f"rows: {m['train_rows']} train, {m['test_rows']} held out "
             f"({m['split']} split); fit {m['fit_seconds']} s"
