@@ -49,39 +49,50 @@ def normalise_provider_id(value: str) -> str:
 
 
 def delivery_sent(
-    *, message_id: int, channel: str, provider_message_id: str, sent_at
-) -> Delivery | None:
+    *,
+    message_id: int,
+    creditor_id: int,
+    channel: str,
+    provider_message_id: str,
+    sent_at,
+) -> None:
     """Remember the provider's id of a sent message and record "sent".
 
     Called by the dispatch right after the message became `sent`: a failure
-    here is logged and never turns a sent message into a failed one.
+    here is logged and never turns a sent message into a failed one. Two
+    inserts that skip rows already there (the same message recorded again
+    keeps its first row), so a batch pays no lookups for them.
     """
     try:
         with transaction.atomic():
-            message = Message.objects.only("creditor_id").get(pk=message_id)
-            delivery, _created = Delivery.objects.get_or_create(
-                message_id=message_id,
-                defaults={
-                    "creditor_id": message.creditor_id,
-                    "channel": channel,
-                    "provider": provider_for(channel),
-                    "provider_message_id": normalise_provider_id(provider_message_id)
-                    or f"message:{message_id}",
-                    "sent_at": sent_at,
-                },
+            Delivery.objects.bulk_create(
+                [
+                    Delivery(
+                        message_id=message_id,
+                        creditor_id=creditor_id,
+                        channel=channel,
+                        provider=provider_for(channel),
+                        provider_message_id=normalise_provider_id(provider_message_id)
+                        or f"message:{message_id}",
+                        sent_at=sent_at,
+                    )
+                ],
+                ignore_conflicts=True,
             )
-            event_record(
-                message_id=message_id,
-                kind=Kind.SENT,
-                provider="dispatch",
-                provider_event_id=f"sent:{message_id}",
-                occurred_at=sent_at,
-                actor="system:dispatch",
+            DeliveryEvent.objects.bulk_create(
+                [
+                    DeliveryEvent(
+                        message_id=message_id,
+                        kind=Kind.SENT,
+                        provider="dispatch",
+                        provider_event_id=f"sent:{message_id}",
+                        occurred_at=sent_at,
+                    )
+                ],
+                ignore_conflicts=True,
             )
     except DatabaseError:
         logger.exception("message %s: delivery tracking failed", message_id)
-        return None
-    return delivery
 
 
 def delivery_find(*, provider: str, provider_message_id: str) -> Delivery | None:

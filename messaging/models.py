@@ -83,6 +83,11 @@ class MessageItem(models.Model):
     open_amount = models.DecimalField(
         **MONEY, help_text="At planning; resent as of sending"
     )
+    # What the message showed for the claim when it went out (fees, interest
+    # and payments up to then); empty before sending and for a claim left out.
+    sent_amount = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="As of sending, in `currency`"
+    )
     currency = models.CharField(max_length=3)
 
     class Meta:

@@ -98,15 +98,13 @@ def _listed_items(message: Message) -> list:
 
 
 def _totals(items) -> dict[str, Decimal]:
-    # The open amounts as planned (MessageItem.open_amount). The letter shows
-    # them as of its sending, so interest or a part payment in between makes
-    # the two differ. TODO: use the amounts as sent once dispatch stores them
-    # on the item.
+    """The listed claims' amounts as the letter printed them, per currency."""
     totals: dict[str, Decimal] = {}
     for item in items:
-        totals[item.currency] = totals.get(item.currency, Decimal(0)) + (
-            item.open_amount
-        )
+        # Letters sent before dispatch kept the amounts have only the planned
+        # ones.
+        amount = item.open_amount if item.sent_amount is None else item.sent_amount
+        totals[item.currency] = totals.get(item.currency, Decimal(0)) + amount
     return {
         currency: round_money(amount, currency)
         for currency, amount in sorted(totals.items())

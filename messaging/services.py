@@ -11,7 +11,15 @@ puts the message back to `planned` with `next_attempt_at` after an exponential
 backoff; the normal dispatch picks it up when that time has come, with the
 claims checked again. A permanent failure (the provider refuses the number, no
 address) or the last allowed attempt fails it. Once the provider has accepted a
-message it is `sent`, whatever fails after that.
+message it is `sent`, whatever fails after that. A hand-over that went out but
+got no answer (a read timeout, a connection dropped after the request) is
+neither: the provider may have the message, so it fails as interrupted, with
+the reason, and is never tried again by itself.
+
+A batch reads its messages with creditor and decision once and looks each
+template up once; each message then asks a fixed number of queries (its claim,
+its claims and customer as of now, link, rendering, the record of sending):
+tests/messaging/test_dispatch_queries.py holds the count.
 """
 
 import logging
@@ -91,11 +99,30 @@ def _recipient(message) -> str:
 
 
 class Outbox:
-    """The channel connections of one dispatch batch, opened when first needed."""
+    """The channel connections of one dispatch batch, opened when first needed,
+    and the wordings its messages use, looked up once per batch."""
 
     def __init__(self):
         self._email = None
         self._short_message = {}
+        self._wordings = {}
+
+    def wording(self, message, context: dict):
+        from messaging.rendering import wording_for
+
+        # What rendering.template_for chooses by: messages of one step, tone,
+        # language and variant share a template.
+        key = (
+            context["action"],
+            context.get("_step_id"),
+            message.channel,
+            context["tone"],
+            context["language"],
+            message.decision.variant,
+        )
+        if key not in self._wordings:
+            self._wordings[key] = wording_for(message, context)
+        return self._wordings[key]
 
     def email_connection(self):
         if self._email is None:
@@ -224,20 +251,74 @@ def _retry(message_id: int, link, reason: str, *, attempts: int, now) -> str:
     return RETRIED
 
 
-def _send_claimed(message_id: int, *, now, outbox: Outbox, actor: str) -> str:
+def _claim(message) -> bool:
+    """Claim a planned message for this worker: a conditional update that only
+    one worker's call can win; the attempt counts from here, so a worker that
+    dies while sending still used it up."""
+    claimed = Message.objects.filter(
+        # The attempts as loaded: a message another worker tried in between
+        # waits for the next run instead of being counted wrong.
+        pk=message.pk,
+        status=Status.PLANNED,
+        attempts=message.attempts,
+    ).update(
+        status=Status.SENDING,
+        attempts=F("attempts") + 1,
+        sending_since=timezone.now(),
+    )
+    if claimed:
+        message.status = Status.SENDING
+        message.attempts += 1
+    return bool(claimed)
+
+
+def _items_now(message) -> list[MessageItem]:
+    """The message's claims with their invoices, cases and the customer as
+    they are right now: one query, after the claim and before sending."""
+    items = list(
+        MessageItem.objects.filter(message_id=message.pk)
+        .select_related(
+            "invoice", "case_step__case", "case_step__step", "message__customer"
+        )
+        .order_by("invoice__due_on", "id")
+    )
+    if items:
+        # Consent and addresses as of now, not as of the batch's start.
+        message.customer = items[0].message.customer
+    return items
+
+
+INTERRUPTED_AT_PROVIDER = (
+    "interrupted while sending ({error}): the provider may have it, so it is "
+    "not sent again by itself: check the provider, then plan it again"
+)
+
+
+def _interrupted(message_id: int, error: str) -> str:
+    """Fail a message whose hand-over ended without an answer.
+
+    Like a message its worker left `sending` (interrupted_sends_fail): a retry
+    could reach the debtor twice. Its link stays valid, since the debtor may
+    have the message.
+    """
+    Message.objects.filter(pk=message_id, status=Status.SENDING).update(
+        status=Status.FAILED,
+        status_reason=INTERRUPTED_AT_PROVIDER.format(error=error)[:300],
+        last_error=f"interrupted: {error}"[:300],
+        next_attempt_at=None,
+    )
+    return Status.FAILED
+
+
+def _send_claimed(message, *, now, outbox: Outbox, actor: str) -> str:
     """Send a message this worker has claimed; return its final status."""
+    from messaging.backends.sms import SMSInterrupted
     from messaging.rendering import build_context, render
     from portal.access import letter_access_context
     from portal.services import link_create, link_url
 
-    message = Message.objects.select_related("creditor", "customer", "decision").get(
-        pk=message_id
-    )
-    items = list(
-        message.items.select_related(
-            "invoice", "case_step__case", "case_step__step"
-        ).order_by("invoice__due_on", "id")
-    )
+    message_id = message.pk
+    items = _items_now(message)
 
     # Planning was hours ago: payments, disputes and pauses since then count.
     sendable, dropped = [], []
@@ -274,7 +355,11 @@ def _send_claimed(message_id: int, *, now, outbox: Outbox, actor: str) -> str:
             # A letter cannot be clicked: it prints a short address, code and
             # passcode (only the PDF has them; the stored text does not).
             context.update(letter_access_context(link=link, token=token))
-        rendered = render(message, context)
+        rendered = render(message, context, wording=outbox.wording(message, context))
+        # The amounts the message shows, kept on its items (the print
+        # manifest adds them up); rows come in the order of the items.
+        for item, row in zip(sendable, context["items"], strict=True):
+            item.sent_amount = row["amounts"]["open"]
         result = deliver(
             message,
             outbox=outbox,
@@ -285,6 +370,15 @@ def _send_claimed(message_id: int, *, now, outbox: Outbox, actor: str) -> str:
     except NotSendable as exc:
         logger.warning("message %s not sendable: %s", message_id, exc)
         return _fail(message_id, link, str(exc))
+    except SMSInterrupted as exc:
+        outbox.reset(message.channel)
+        logger.warning(
+            "message %s: %s gave no answer, not retried: %s",
+            message_id,
+            message.channel,
+            exc,
+        )
+        return _interrupted(message_id, str(exc))
     except Exception as exc:
         outbox.reset(message.channel)
         reason = f"{type(exc).__name__}: {exc}"
@@ -307,10 +401,12 @@ def _send_claimed(message_id: int, *, now, outbox: Outbox, actor: str) -> str:
         )
         return _fail(message_id, link, reason)
 
+    sent_at = timezone.now()
+    provider_id = str(result["provider_id"] or "")
     sent = {
         "status": Status.SENT,
-        "sent_at": timezone.now(),
-        "provider_id": str(result["provider_id"] or "")[:200],
+        "sent_at": sent_at,
+        "provider_id": provider_id[:200],
         "next_attempt_at": None,
     }
     try:
@@ -322,8 +418,9 @@ def _send_claimed(message_id: int, *, now, outbox: Outbox, actor: str) -> str:
             )
         if result.get("note"):
             status_reason = "; ".join(filter(None, [status_reason, result["note"]]))
-        # A savepoint, so a failure here leaves the fallback below a usable
-        # connection inside a caller's transaction.
+        # One transaction for the record of the sending (a savepoint inside a
+        # caller's transaction, so a failure here leaves the fallback below a
+        # usable connection).
         with transaction.atomic():
             Message.objects.filter(pk=message_id, status=Status.SENDING).update(
                 **sent,
@@ -333,21 +430,24 @@ def _send_claimed(message_id: int, *, now, outbox: Outbox, actor: str) -> str:
                 file_path=result["file_path"],
                 status_reason=status_reason[:300],
             )
+            MessageItem.objects.bulk_update(sendable, ["sent_amount"])
+            # Delivery tracking: the provider's id lets its status webhooks
+            # find the message (docs/DELIVERY.md); in its own savepoint, as a
+            # tracking failure never unsends it.
+            from delivery.services import delivery_sent
+
+            delivery_sent(
+                message_id=message_id,
+                creditor_id=message.creditor_id,
+                channel=message.channel,
+                provider_message_id=provider_id,
+                sent_at=sent_at,
+            )
     except Exception:
         # The provider has it: the message is sent even if its record is not
         # complete, or a retry would reach the debtor twice.
         logger.exception("message %s: sent, but storing it failed", message_id)
         Message.objects.filter(pk=message_id, status=Status.SENDING).update(**sent)
-    # Delivery tracking: the provider's id lets its status webhooks find the
-    # message (docs/DELIVERY.md); a tracking failure never unsends it.
-    from delivery.services import delivery_sent
-
-    delivery_sent(
-        message_id=message_id,
-        channel=message.channel,
-        provider_message_id=str(result["provider_id"] or ""),
-        sent_at=timezone.now(),
-    )
     logger.info(
         "message %s sent by %s (%s) with %d of %d claims, actor %s",
         message_id,
@@ -444,21 +544,18 @@ def interrupted_sends_fail(*, now) -> int:
 
 
 def _dispatch_batch(candidates, *, now, actor: str, counts) -> None:
+    # What a planned message does not change (creditor, decision) is read once
+    # for the batch; its claims and customer are read again after its claim.
+    messages = Message.objects.select_related("creditor", "decision").in_bulk(
+        [message_id for message_id, _channel in candidates]
+    )
     outbox = Outbox()
     try:
         for message_id, channel in candidates:
-            # The attempt counts from the claim, so a worker that dies while
-            # sending still used it up.
-            claimed = Message.objects.filter(
-                pk=message_id, status=Status.PLANNED
-            ).update(
-                status=Status.SENDING,
-                attempts=F("attempts") + 1,
-                sending_since=timezone.now(),
-            )
-            if not claimed:
+            message = messages.get(message_id)
+            if message is None or not _claim(message):
                 continue
-            status = str(_send_claimed(message_id, now=now, outbox=outbox, actor=actor))
+            status = str(_send_claimed(message, now=now, outbox=outbox, actor=actor))
             counts[channel][status] += 1
             counts["total"][status] += 1
     finally:

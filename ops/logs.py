@@ -45,10 +45,11 @@ class MaskPersonalData(logging.Filter):
         masked = mask(message)
         if masked != message:
             record.msg, record.args = masked, ()
-        if record.exc_info:
-            # Formatted here so that every formatter prints the masked text.
+        if record.exc_info and not record.exc_text:
+            # Formatted here: a formatter prints `exc_text` when it is set. The
+            # exception itself stays on the record for other handlers (tests,
+            # error reporters); `json_formatter` masks its own formatting.
             record.exc_text = mask(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
         elif record.exc_text:
             record.exc_text = mask(record.exc_text)
         for name, value in list(record.__dict__.items()):
@@ -67,8 +68,15 @@ class RequestId(logging.Filter):
         return True
 
 
+class _MaskedJsonFormatter(JsonFormatter):
+    """python-json-logger formats the exception again from `exc_info`."""
+
+    def formatException(self, ei) -> str:  # noqa: N802 (logging's name)
+        return mask(super().formatException(ei))
+
+
 def json_formatter() -> JsonFormatter:
-    return JsonFormatter(
+    return _MaskedJsonFormatter(
         "{levelname}{name}{message}",
         style="{",
         rename_fields={"levelname": "level", "name": "logger"},

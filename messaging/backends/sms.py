@@ -6,8 +6,14 @@ line per message, for development and tests; `TwilioSMSBackend` and
 `TwilioWhatsAppBackend` talk to a Twilio-compatible Messages REST API.
 
 A backend raises `SMSTransientError` when trying again later may work (the
-provider is down, overloaded or did not answer in time) and `SMSError` when it
-will not (the provider refuses the number or the message).
+provider is down or overloaded, or could not be reached at all), `SMSError` when
+it will not (the provider refuses the number or the message), and
+`SMSInterrupted` when the request went out but no answer came back: the
+provider may have taken the message, so it must not be sent again by itself.
+
+Twilio's Messages API takes no idempotency key from the sender
+(`I-Twilio-Idempotency-Token` is a header Twilio puts on its own webhook
+requests), so a blind retry after a read timeout could reach the debtor twice.
 """
 
 import json
@@ -20,6 +26,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from urllib3.exceptions import NewConnectionError
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +41,14 @@ class SMSTransientError(SMSError):
     """The provider could not take the message now; a later attempt may work."""
 
     transient = True
+
+
+class SMSInterrupted(SMSError):
+    """The request reached the provider, its answer did not reach us.
+
+    Whether the message went out is unknown: neither retried nor a plain
+    failure (messaging.services marks it interrupted).
+    """
 
 
 def to_e164(number: str, country: str) -> str:
@@ -152,13 +167,20 @@ class TwilioSMSBackend(BaseSMSBackend):
             fields["StatusCallback"] = self.status_callback
         try:
             response = self.session.post(self.url(), data=fields, timeout=self.timeout)
-        except requests.Timeout as exc:
-            # TODO: a read timeout can follow a message the provider took, and
-            # its retry then sends it twice; send an idempotency key once the
-            # provider accepts one.
-            raise SMSTransientError(f"provider timeout ({type(exc).__name__})") from exc
-        except requests.ConnectionError as exc:
-            raise SMSTransientError("provider not reachable") from exc
+        except (
+            requests.Timeout,
+            requests.ConnectionError,
+            requests.exceptions.ChunkedEncodingError,
+        ) as exc:
+            if _never_sent(exc):
+                raise SMSTransientError(
+                    f"provider not reachable ({type(exc).__name__})"
+                ) from exc
+            # A read timeout or a connection dropped after the request went
+            # out: the provider may have queued the message already.
+            raise SMSInterrupted(
+                f"no answer from the provider ({type(exc).__name__})"
+            ) from exc
 
         status = response.status_code
         if 200 <= status < 300:
@@ -185,6 +207,18 @@ class TwilioWhatsAppBackend(TwilioSMSBackend):
 
     def sender_setting(self) -> str:
         return settings.TWILIO_WHATSAPP_FROM
+
+
+def _never_sent(exc: Exception) -> bool:
+    """Whether the request failed before any byte of it reached the provider:
+    no connection could be made (refused, unresolvable, connect timeout)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError) or not exc.args:
+        return False
+    # requests wraps urllib3's MaxRetryError, whose reason is the cause.
+    reason = getattr(exc.args[0], "reason", exc.args[0])
+    return isinstance(reason, NewConnectionError)
 
 
 def _provider_code(response) -> str:

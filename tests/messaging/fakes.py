@@ -27,6 +27,8 @@ class Answer:
     status: int = 201
     body: dict | None = None
     delay: float = 0.0
+    # Take the message, then close the connection without an answer.
+    drop: bool = False
 
 
 @dataclass
@@ -62,12 +64,18 @@ def _handler(api: FakeMessagesAPI):
                 )
             )
             answer = api.script.popleft() if api.script else Answer()
-            if answer.delay:
-                time.sleep(answer.delay)
             body = answer.body
             if body is None and answer.status < 300:
+                # Queued as soon as it arrived, as a provider does, whether
+                # or not the answer reaches the client.
                 api.sids += 1
                 body = {"sid": f"SM{api.sids:032d}", "status": "queued"}
+            if answer.delay:
+                time.sleep(answer.delay)
+            if answer.drop:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             payload = json.dumps(body or {}).encode()
             try:
                 self.send_response(answer.status)

@@ -228,3 +228,41 @@ def test_the_daily_schedule_prints_yesterdays_letters(creditor, make_invoice, ou
 
     assert summary == {"date": yesterday.isoformat(), "letters": 3, "pages": 6}
     assert (outbox / "print" / yesterday.isoformat()).is_dir()
+
+
+def test_the_manifest_totals_what_the_letter_printed_after_a_part_payment(
+    alice, make_invoice, outbox
+):
+    """A part payment between planning and sending lowers the letter's amount;
+    the manifest shows that amount (as stored on the item), not the planned
+    one."""
+    from core.money import format_money
+    from messaging.models import MessageItem
+
+    alice.consent_letter = True
+    alice.save()
+    invoice = make_invoice(alice, "100.00")
+    make_message(alice, [(invoice, 1)], channel="letter")
+    [item] = MessageItem.objects.all()
+    payment_record(
+        customer=alice,
+        amount=Decimal("30.00"),
+        currency="EUR",
+        received_on=date(2025, 3, 31),
+        actor="test",
+        invoice=invoice,
+    )
+    assert dispatch_due(now=NOW)["letter"] == {"sent": 1}
+    Message.objects.update(sent_at=datetime(2025, 4, 1, 11, 0, tzinfo=BERLIN))
+
+    batch = print_batch_build(on_date=DAY, actor="test")
+
+    [row] = manifest_rows(batch.manifest_path)
+    item.refresh_from_db()
+    assert item.sent_amount == item.open_amount - Decimal("30.00")
+    assert (row["claims"], row["currency"]) == ("1", "EUR")
+    assert Decimal(row["total"]) == item.sent_amount
+    text = " ".join(" ".join(page_texts(batch.pdf_path)).split())
+    printed = " ".join(format_money(Decimal(row["total"]), "EUR", "de").split())
+    assert f"Offen insgesamt EUR {printed}" in text
+    assert Decimal(row["total"]) < item.open_amount

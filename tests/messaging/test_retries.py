@@ -180,6 +180,43 @@ def test_a_claim_paid_before_the_retry_cancels_it(carla, make_invoice, api):
     assert len(api.received) == 1
 
 
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (Answer(status=201, delay=1.5), "no answer from the provider (ReadTimeout)"),
+        (
+            Answer(status=201, drop=True),
+            "no answer from the provider (ConnectionError)",
+        ),
+    ],
+)
+def test_an_sms_the_provider_took_without_answering_is_never_sent_again(
+    carla, make_invoice, api, answer, error
+):
+    """The provider queued the SMS, then stalled past the read timeout (or
+    dropped the connection): the message fails as interrupted, with its link
+    left valid, and no later dispatch sends it a second time."""
+    api.answer(answer)
+    message = sms_message(carla, make_invoice)
+
+    result = dispatch_due(now=NOW)
+
+    assert result["total"] == {"failed": 1}
+    message.refresh_from_db()
+    assert message.status == Message.Status.FAILED
+    assert message.status_reason == (
+        f"interrupted while sending ({error}): the provider may have it, so it "
+        "is not sent again by itself: check the provider, then plan it again"
+    )
+    assert message.last_error == f"interrupted: {error}"
+    assert (message.attempts, message.next_attempt_at) == (1, None)
+    assert PortalLink.objects.get(message=message).revoked_at is None
+    for later in (timedelta(minutes=5), timedelta(hours=2), timedelta(days=1)):
+        assert dispatch_due(now=NOW + later)["total"] == {}
+    assert len(api.received) == 1
+    assert api.sids == 1
+
+
 # A database that refuses to store a message's body: the failure comes from the
 # database itself, inside the test's transaction.
 REFUSE_BODY_TRIGGER = {

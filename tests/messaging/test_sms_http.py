@@ -6,6 +6,7 @@ import pytest
 
 from messaging.backends.sms import (
     SMSError,
+    SMSInterrupted,
     SMSTransientError,
     TwilioSMSBackend,
     TwilioWhatsAppBackend,
@@ -111,12 +112,28 @@ def test_a_refused_number_is_permanent_and_logged_without_the_number(api, caplog
     assert "4915112345678" not in caplog.text
 
 
-def test_a_provider_that_does_not_answer_in_time_is_transient(api, settings):
-    """A timeout is retried later rather than failing the message."""
+def test_a_provider_that_does_not_answer_in_time_may_have_the_message(api):
+    """A read timeout after the request went out is neither retried nor a
+    refusal: the provider took the message and only its answer is missing."""
     api.answer(Answer(status=201, delay=1.5))
 
-    with pytest.raises(SMSTransientError, match="timeout"):
+    with pytest.raises(SMSInterrupted, match="no answer from the provider") as raised:
         TwilioSMSBackend().send("+4915112345678", "Hallo")
+
+    assert not raised.value.transient
+    assert "ReadTimeout" in str(raised.value)
+    assert len(api.received) == 1
+    assert api.sids == 1
+
+
+def test_a_connection_dropped_after_the_request_may_have_the_message(api):
+    """The provider closing the connection instead of answering is as unsure."""
+    api.answer(Answer(status=201, drop=True))
+
+    with pytest.raises(SMSInterrupted, match="ConnectionError"):
+        TwilioSMSBackend().send("+4915112345678", "Hallo")
+
+    assert len(api.received) == 1
 
 
 def test_an_unreachable_provider_is_transient(api, settings):
