@@ -312,6 +312,7 @@ def _interrupted(message_id: int, error: str) -> str:
 
 def _send_claimed(message, *, now, outbox: Outbox, actor: str) -> str:
     """Send a message this worker has claimed; return its final status."""
+    from messaging.backends.mail import MailInterrupted
     from messaging.backends.sms import SMSInterrupted
     from messaging.rendering import build_context, render
     from portal.access import letter_access_context
@@ -370,7 +371,7 @@ def _send_claimed(message, *, now, outbox: Outbox, actor: str) -> str:
     except NotSendable as exc:
         logger.warning("message %s not sendable: %s", message_id, exc)
         return _fail(message_id, link, str(exc))
-    except SMSInterrupted as exc:
+    except (SMSInterrupted, MailInterrupted) as exc:
         outbox.reset(message.channel)
         logger.warning(
             "message %s: %s gave no answer, not retried: %s",

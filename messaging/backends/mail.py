@@ -1,11 +1,23 @@
-"""E-mail through Django's e-mail API: plain text with an HTML alternative."""
+"""E-mail through Django's e-mail API: plain text with an HTML alternative.
 
+Over SMTP a lost connection is only safe to retry before the message was handed
+over. A session the server closed while idle is found by a NOOP before sending
+(the retry then opens a new one); a connection lost or timed out during the
+hand-over itself raises `MailInterrupted`: the server may have queued the
+message, so dispatch marks it interrupted instead of sending it again.
+"""
+
+import smtplib
 from collections.abc import Sequence
 from email.utils import formataddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import make_msgid
+
+
+class MailInterrupted(Exception):
+    """The SMTP hand-over was cut off; whether the server took it is unknown."""
 
 
 def send_email(
@@ -41,5 +53,19 @@ def send_email(
     email.attach_alternative(html, "text/html")
     for attachment in attachments:
         email.attach(attachment.filename, attachment.content, attachment.mimetype)
-    email.send()
+    smtp = getattr(connection, "connection", None)
+    if not isinstance(smtp, smtplib.SMTP):
+        email.send()
+        return message_id
+    # Raises SMTPServerDisconnected for a dead session: nothing was sent yet.
+    smtp.noop()
+    try:
+        email.send()
+    except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
+        # The server answered with a refusal: it did not take the message.
+        raise
+    except OSError as exc:
+        # SMTPServerDisconnected, timeouts and resets (smtplib's errors are
+        # OSErrors too, hence the refusals first).
+        raise MailInterrupted(f"{type(exc).__name__}: {exc}") from exc
     return message_id

@@ -118,7 +118,9 @@ def free_port() -> int:
 
 
 class _SMTPHandler(socketserver.StreamRequestHandler):
-    """Just enough SMTP: answers RCPT TO with the server's `rcpt_reply`."""
+    """Just enough SMTP: answers RCPT TO with the server's `rcpt_reply`; with
+    `drop_after_data` it takes the message and hangs up instead of answering,
+    with `drop_on_noop` it hangs up on NOOP (a session closed while idle)."""
 
     def reply(self, line: str) -> None:
         self.wfile.write(line.encode() + b"\r\n")
@@ -135,6 +137,8 @@ class _SMTPHandler(socketserver.StreamRequestHandler):
                 if line == ".":
                     in_data = False
                     self.server.accepted += 1
+                    if self.server.drop_after_data:
+                        return
                     self.reply("250 queued")
                 continue
             verb = line[:4].upper()
@@ -147,6 +151,8 @@ class _SMTPHandler(socketserver.StreamRequestHandler):
             elif verb == "DATA":
                 in_data = True
                 self.reply("354 go ahead")
+            elif verb == "NOOP" and self.server.drop_on_noop:
+                return
             elif verb == "RSET" or verb == "NOOP":
                 self.reply("250 ok")
             elif verb == "QUIT":
@@ -159,13 +165,23 @@ class _SMTPHandler(socketserver.StreamRequestHandler):
 class running_smtp_server:
     """Context manager: a fake SMTP server whose RCPT answer the test sets."""
 
-    def __init__(self, rcpt_reply: str = "250 ok"):
+    def __init__(
+        self,
+        rcpt_reply: str = "250 ok",
+        *,
+        drop_after_data: bool = False,
+        drop_on_noop: bool = False,
+    ):
         self.rcpt_reply = rcpt_reply
+        self.drop_after_data = drop_after_data
+        self.drop_on_noop = drop_on_noop
 
     def __enter__(self):
         self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
         self.server.daemon_threads = True
         self.server.rcpt_reply = self.rcpt_reply
+        self.server.drop_after_data = self.drop_after_data
+        self.server.drop_on_noop = self.drop_on_noop
         self.server.accepted = 0
         self.server.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

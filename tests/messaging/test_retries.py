@@ -346,6 +346,52 @@ def test_smtp_temporary_errors_are_retried_and_permanent_ones_fail(
         assert message.status == Message.Status.FAILED
 
 
+def smtp_settings(settings, port: int) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+
+
+def test_an_email_cut_off_after_its_data_is_never_sent_again(
+    carla, make_invoice, settings
+):
+    """The server took the message and hung up before answering: the e-mail
+    may be queued there, so it fails as interrupted and no later dispatch
+    hands it over a second time."""
+    with running_smtp_server(drop_after_data=True) as smtp:
+        smtp_settings(settings, smtp.port)
+        message = make_message(carla, [(make_invoice(carla, "40.00"), 1)])
+
+        first = dispatch_due(now=NOW)
+        later = dispatch_due(now=NOW + timedelta(hours=3))
+
+    assert first["total"] == {"failed": 1}
+    assert later["total"] == {}
+    assert smtp.accepted == 1
+    message.refresh_from_db()
+    assert message.status == Message.Status.FAILED
+    assert message.status_reason.startswith("interrupted while sending")
+    assert message.last_error.startswith("interrupted: SMTPServerDisconnected")
+
+
+def test_an_smtp_session_closed_while_idle_is_retried(carla, make_invoice, settings):
+    """A dead session is found before anything is sent: a plain retry."""
+    with running_smtp_server(drop_on_noop=True) as smtp:
+        smtp_settings(settings, smtp.port)
+        message = make_message(carla, [(make_invoice(carla, "40.00"), 1)])
+
+        result = dispatch_due(now=NOW)
+
+    assert result["total"] == {"retried": 1}
+    assert smtp.accepted == 0
+    message.refresh_from_db()
+    assert message.status == Message.Status.PLANNED
+    assert "SMTPServerDisconnected" in message.last_error
+
+
 def test_the_admin_shows_attempts_next_attempt_and_last_error(
     admin_client, carla, make_invoice, api
 ):
