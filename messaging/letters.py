@@ -6,12 +6,18 @@ rendered HTML into a PDF and files it where the print service picks it up.
 """
 
 import os
+import re
 import threading
 from pathlib import Path
 
 from django.conf import settings
 
 _local = threading.local()
+
+# A document's own `<style>` elements (without attributes, in the head); see
+# `html_to_pdf`.
+_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+STYLESHEETS_KEPT = 64
 
 
 def font_config():
@@ -28,16 +34,46 @@ def font_config():
         from weasyprint.text.fonts import FontConfiguration
 
         _local.font_config = FontConfiguration()
+        _local.stylesheets = {}
         _local.pid = pid
     return _local.font_config
 
 
+def stylesheet(css: str):
+    """The WeasyPrint stylesheet of a CSS text, parsed once per process and thread.
+
+    A letter's `<style>` was parsed and its selectors compiled again for every
+    letter (docs/BENCHMARKS.md, "Letters"). The texts differ by brand colour
+    and language only, so few are kept; the oldest is dropped past
+    `STYLESHEETS_KEPT`.
+    """
+    from weasyprint import CSS
+
+    fonts = font_config()
+    kept = _local.stylesheets
+    if css not in kept:
+        if len(kept) >= STYLESHEETS_KEPT:
+            del kept[next(iter(kept))]
+        kept[css] = CSS(string=css, base_url=str(settings.BASE_DIR), font_config=fonts)
+    return kept[css]
+
+
 def html_to_pdf(html: str) -> bytes:
-    """The PDF of a letter's HTML, with its fonts embedded (as subsets)."""
+    """The PDF of a letter's HTML, with its fonts embedded (as subsets).
+
+    The `<style>` elements of the head are taken out and applied as cached
+    stylesheets, in their order: both are author styles, so the cascade is the
+    same, and every caller (dispatch, previews, attachments) gains without
+    passing a stylesheet itself.
+    """
     from weasyprint import HTML
 
+    head, body_marker, body = html.partition("</head>")
+    stylesheets = [stylesheet(css) for css in _STYLE.findall(head)]
+    if stylesheets:
+        html = _STYLE.sub("", head) + body_marker + body
     return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(
-        font_config=font_config()
+        font_config=font_config(), stylesheets=stylesheets
     )
 
 

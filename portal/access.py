@@ -162,8 +162,9 @@ def short_address() -> str:
     return url.split("://", 1)[-1].rstrip("/")
 
 
-def short_code_issue(*, link: PortalLink, token: str) -> ShortCode:
-    """Give a link a short code and passcode; the raw pair is returned once."""
+def short_code_seal(token: str) -> tuple[ShortCode, str, str]:
+    """A new code and passcode for a token, with what is stored of them: the
+    code's hash and the token sealed by the passcode (one scrypt derivation)."""
     token_bytes = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     if len(token_bytes) != TOKEN_BYTES:
         raise ValueError("a short code needs a token of 32 random bytes")
@@ -172,8 +173,12 @@ def short_code_issue(*, link: PortalLink, token: str) -> ShortCode:
     # A one-time pad: the key is new with every salt, and the stored token
     # hash tells whether an unsealed token is the right one.
     sealed = _xor(token_bytes, _key(short.passcode, salt))
-    link.short_code_hash = _code_hash(short.code)
-    link.short_code_seal = (salt + sealed).hex()
+    return short, _code_hash(short.code), (salt + sealed).hex()
+
+
+def short_code_issue(*, link: PortalLink, token: str) -> ShortCode:
+    """Give a link a short code and passcode; the raw pair is returned once."""
+    short, link.short_code_hash, link.short_code_seal = short_code_seal(token)
     link.save(update_fields=["short_code_hash", "short_code_seal"])
     return short
 
@@ -200,7 +205,10 @@ def short_code_resolve(code: str, passcode: str) -> tuple[PortalLink, str] | Non
 
 def letter_access_context(*, link: PortalLink, token: str) -> dict:
     """What a letter prints besides the link: short address, code and passcode."""
-    short = short_code_issue(link=link, token=token)
+    return short_code_context(short_code_issue(link=link, token=token))
+
+
+def short_code_context(short: ShortCode) -> dict:
     return {
         "short_address": short_address(),
         "short_code": short.code_display,

@@ -180,6 +180,28 @@ def test_each_thread_renders_with_its_own_font_configuration():
     assert seen[0] is not font_config()
 
 
+def test_a_documents_own_style_still_sets_its_pdf_pages():
+    """Each head `<style>` is applied from the cache, one parse per CSS text."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from messaging.letters import html_to_pdf, stylesheet
+
+    def page_size(css: str) -> tuple[int, int]:
+        html = f"<html><head><style>{css}</style></head><body>x</body></html>"
+        box = PdfReader(BytesIO(html_to_pdf(html))).pages[0].mediabox
+        return round(float(box.width) / MM), round(float(box.height) / MM)
+
+    a5, landscape = "@page { size: A5 }", "@page { size: A4 landscape }"
+
+    assert page_size(a5) == (148, 210)
+    assert page_size(landscape) == (297, 210)
+    assert page_size(a5) == (148, 210)
+    assert stylesheet(a5) is stylesheet(a5)
+    assert stylesheet(a5) is not stylesheet(landscape)
+
+
 def test_bench_letters_reports_letters_per_second_with_two_workers():
     """bench_letters renders the letters in two processes and reports the rate."""
     from io import StringIO

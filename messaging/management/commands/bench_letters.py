@@ -1,9 +1,11 @@
 """Letters rendered to PDF per second, in one process or several.
 
 The letters are the real layout (templates/messaging/letter/) over a made-up
-context of one to three claims each, so no database is needed and the figure
-is the renderer's alone: template, WeasyPrint layout and PDF writing. See
-docs/BENCHMARKS.md, "Letters".
+context of one to three claims each, so no database is needed. Each letter
+gets what dispatch gives it (`messaging.services`): a new personal link as QR
+code and a short code whose passcode seals the link's token (one scrypt
+derivation), then the template, WeasyPrint layout and PDF writing. Only the
+database rows are left out. See docs/BENCHMARKS.md, "Letters".
 """
 
 import multiprocessing
@@ -17,6 +19,9 @@ from django.template.loader import render_to_string
 
 from core.money import format_money
 from messaging.letters import html_to_pdf
+from portal.access import short_code_context, short_code_seal
+from portal.models import PortalLink
+from portal.services import link_url
 
 NAMES = ["Łucja Őry", "Jürgen Groß", "Ayşe Ğür", "Margaret O'Neill", "Zoë Brontë"]
 BODY = {
@@ -87,13 +92,19 @@ def letter_context(n: int) -> dict:
             {"currency": "EUR", "display": format_money(total, "EUR", language)}
         ],
         "payment_options": [{"label": "Überweisung"}, {"label": "Karte"}],
-        "link": f"https://pay.example.com/p/{n:032d}/",
     }
+
+
+def access_context() -> dict:
+    """A new link and short code, as dispatch makes them for every letter."""
+    token = PortalLink.new_token()
+    short, _code_hash, _seal = short_code_seal(token)
+    return {"link": link_url(token), **short_code_context(short)}
 
 
 def render_one(n: int, *, fresh_fonts: bool = False) -> int:
     """Render the n-th sample letter to PDF; its size in bytes."""
-    context = letter_context(n)
+    context = {**letter_context(n), **access_context()}
     html = render_to_string(f"messaging/letter/{context['language']}.html", context)
     if fresh_fonts:
         from django.conf import settings
@@ -157,5 +168,16 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{letters} letters, {workers} worker(s): {elapsed:.2f} s, "
             f"{letters / elapsed:.1f} letters/s{per_cpu}, "
-            f"{sum(sizes) / len(sizes) / 1024:.0f} KiB per PDF, load {load:.1f}"
+            f"{sum(sizes) / len(sizes) / 1024:.0f} KiB per PDF, load {load:.1f}, "
+            f"fonts subset by {font_subsetter()}"
         )
+
+
+def font_subsetter() -> str:
+    """Which library subsets the embedded fonts: without libharfbuzz-subset0
+    WeasyPrint falls back to fontTools, several times slower per letter."""
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    if harfbuzz_subset is not None and harfbuzz.hb_version_atleast(4, 1, 0):
+        return "HarfBuzz"
+    return "fontTools"
