@@ -11,7 +11,8 @@ Two learned policies sit beside the rules of `personalisation.services`:
   history gets the rules.
 - *Payment method.* A multinomial logistic regression (scikit-learn) of the
   method a payment was made with, from the debtor's kind, age band, country, the
-  amount and the method of their previous payment.
+  amount, the method of their previous payment and the device they last
+  opened their page on (phone, tablet, desktop).
 
 Both are trained from the product's own tables, measured on the newest quarter
 of their data (held out by time) against the rules' answer on the same rows,
@@ -74,7 +75,11 @@ METHOD_FEATURES = [
     "country",
     "amount_band",
     "previous_method",
+    "device",
 ]
+# The device of a page visit (portal.ways_out.device_class); "unknown" also
+# for a debtor who never opened their page.
+NO_DEVICE = "unknown"
 
 
 def method_name(text: str) -> str:
@@ -326,11 +331,14 @@ def payment_rows(*, since: date, until: date) -> pd.DataFrame:
     rows = [(c, d, a, method_name(m)) for c, d, a, m in payments]
     rows = [row for row in rows if row[3]]
     customers = _customers({row[0] for row in rows})
+    visits = _visits(customers, until=until)
     previous: dict[int, str] = {}
     out = []
     for customer_id, received, amount, method in rows:
         customer = customers[customer_id]
         if received >= since:
+            # The last visit before the day of the payment.
+            devices = [d for day, d in visits.get(customer_id, []) if day < received]
             out.append(
                 {
                     "customer_kind": customer.kind,
@@ -338,12 +346,32 @@ def payment_rows(*, since: date, until: date) -> pd.DataFrame:
                     "country": customer.country,
                     "amount_band": _amount_band(amount),
                     "previous_method": previous.get(customer_id, NO_METHOD),
+                    "device": devices[-1] if devices else NO_DEVICE,
                     "method": method,
                     "received_on": received,
                 }
             )
         previous[customer_id] = method
     return pd.DataFrame(out)
+
+
+def _visits(customers, *, until: date) -> dict[int, list[tuple[date, str]]]:
+    """Each debtor's page visits before `until`, oldest first: (day, device)."""
+    from portal.models import EngagementEvent
+
+    visits: dict[int, list] = defaultdict(list)
+    for customer_id, created, details in (
+        EngagementEvent.objects.filter(
+            customer_id__in=list(customers),
+            kind=EngagementEvent.Kind.VISIT,
+            created_at__date__lt=until,
+        )
+        .order_by("created_at", "id")
+        .values_list("customer_id", "created_at", "details")
+    ):
+        device = (details or {}).get("device") or NO_DEVICE
+        visits[customer_id].append((created.date(), device))
+    return visits
 
 
 def build_method_pipeline() -> Pipeline:
@@ -460,7 +488,7 @@ class HabitBook:
 
     @classmethod
     def load(cls, customers, items: dict, on: date) -> "HabitBook":
-        """Three queries when a model is active, none otherwise."""
+        """At most five queries when a model is active, none otherwise."""
         from customers.models import Creditor
         from personalisation.models import ModelVersion
         from personalisation.propensity import opted_out_reason
@@ -531,6 +559,7 @@ class HabitBook:
             name = method_name(method)
             if name:
                 last[customer_id] = name
+        visits = _visits([c.pk for c in customers], until=on + timedelta(days=1))
         rows = [
             {
                 "customer_kind": c.kind,
@@ -540,6 +569,7 @@ class HabitBook:
                     sum((i.open_amount for i in items.get(c.pk, [])), Decimal(0))
                 ),
                 "previous_method": last.get(c.pk, NO_METHOD),
+                "device": (visits.get(c.pk) or [(None, NO_DEVICE)])[-1][1],
             }
             for c in customers
         ]

@@ -39,6 +39,7 @@ from portal.texts import page_language, texts_for
 from portal.ways_out import (
     WayOutError,
     claims_left_out_record,
+    device_class,
     event_record,
     page_language_of,
     partial_amount,
@@ -246,7 +247,8 @@ def home(request, token):
         # Delivery tracking: the message's link was followed (HEAD is what
         # link checkers send, not the debtor).
         link_clicked(link=link)
-        visit_record(link=link)
+        device = device_class(request.META.get("HTTP_USER_AGENT", ""))
+        visit_record(link=link, device=device)
     return _home_response(request, link, token)
 
 

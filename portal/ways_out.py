@@ -9,6 +9,7 @@ plans through `payments.instalments.instalment_plan_record`; every choice is an
 """
 
 import calendar
+import functools
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -98,9 +99,11 @@ def partial_amount(raw: str, *, currency: str, t: dict):
         raw = raw.replace(".", "").replace(",", ".")
     try:
         amount = Decimal(raw)
+        # quantize raises too: "1e999999" has more digits than the context.
+        whole = amount.is_finite() and amount == amount.quantize(quantum(currency))
     except ArithmeticError:
         raise WayOutError(t["amount_invalid"]) from None
-    if not amount.is_finite() or amount != amount.quantize(quantum(currency)):
+    if not whole:
         raise WayOutError(t["amount_invalid"])
     if amount <= 0:
         raise WayOutError(t["amount_invalid"])
@@ -606,5 +609,24 @@ def language_switch(*, link: PortalLink, language: str) -> str:
     return language
 
 
-def visit_record(*, link: PortalLink) -> None:
-    event_record(link=link, kind=EngagementEvent.Kind.VISIT)
+@functools.lru_cache(maxsize=2048)
+def device_class(user_agent: str) -> str:
+    """phone, tablet, desktop or unknown (bots too): what the payment options
+    may depend on (personalisation/habits.py). The user agent itself is not
+    kept: it would help to recognise a person across sites."""
+    from user_agents import parse
+
+    if not user_agent:
+        return "unknown"
+    agent = parse(user_agent[:512])
+    if agent.is_bot:
+        return "unknown"
+    if agent.is_tablet:
+        return "tablet"
+    if agent.is_mobile:
+        return "phone"
+    return "desktop" if agent.is_pc else "unknown"
+
+
+def visit_record(*, link: PortalLink, device: str = "unknown") -> None:
+    event_record(link=link, kind=EngagementEvent.Kind.VISIT, device=device)

@@ -263,6 +263,56 @@ def test_the_page_options_follow_the_method_model(
     assert decision.scores["payment_options"]["paypal"] > 0.5
 
 
+def device_visit(customer, device: str, on: date) -> None:
+    link, _ = link_create(customer=customer)
+    EngagementEvent.objects.create(
+        customer=customer,
+        link=link,
+        kind=EngagementEvent.Kind.VISIT,
+        details={"device": device},
+        created_at=datetime.combine(on, time(12)).replace(tzinfo=BERLIN),
+    )
+
+
+def test_the_method_model_learns_the_device_of_the_last_visit(
+    creditor, make_invoice, standard_plan
+):
+    """Debtors of one segment pay by card after a visit on their phone and by
+    bank transfer after one on a desktop: the device decides the order."""
+    people = [consumer(creditor, 4000 + n) for n in range(80)]
+    for i, person in enumerate(people):
+        phone = i % 2 == 0
+        for k in range(3):
+            day = RUN - timedelta(days=300 - 90 * k - i)
+            device_visit(person, "phone" if phone else "desktop", day - timedelta(1))
+            pay(person, "card" if phone else "bank_transfer", day)
+    model = promoted(ModelVersion.Kind.PAYMENT_METHOD)
+    assert model.metrics["accuracy"] == 1.0
+    newcomer = consumer(creditor, 1)
+    device_visit(newcomer, "phone", RUN - timedelta(days=2))
+    make_invoice(newcomer, "100.00", due_on=DUE)
+
+    run()
+
+    decision = Decision.objects.get()
+    assert decision.payment_options[0] == "card"
+    assert "device" in model.features
+
+
+def test_a_visit_records_the_device_class_not_the_user_agent(client, alice):
+    """The page keeps phone / tablet / desktop, never the user agent."""
+    _, token = link_create(customer=alice)
+    iphone = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+    )
+
+    client.get(f"/p/{token}/", HTTP_USER_AGENT=iphone)
+
+    visit = EngagementEvent.objects.get(kind=EngagementEvent.Kind.VISIT)
+    assert visit.details == {"device": "phone"}
+
+
 def test_instalments_are_offered_below_the_threshold_when_hardship_is_predicted(
     alice, standard_plan
 ):
