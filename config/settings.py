@@ -37,13 +37,16 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = (env_str("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the two-factor login of ADMIN_REQUIRE_2FA.
+    "config.apps.DunningAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -81,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): signed in with a TOTP code (config/admin.py).
+    "django_otp.middleware.OTPMiddleware",
     "ops.middleware.admin_login_throttle",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Names the user in the configuration history of admin changes.
@@ -358,6 +363,8 @@ APP_VERSION = env_str("APP_VERSION") or ""
 # Failed admin logins per IP address and per username (ops/throttle.py); the
 # next attempt after that many in the window is refused, right password or not.
 ADMIN_LOGIN_RATE = env_rate("ADMIN_LOGIN_RATE", "5/m")
+# Staff sign in to the admin with a TOTP code as well (config/admin.py).
+ADMIN_REQUIRE_2FA = env_bool("ADMIN_REQUIRE_2FA", default=False)
 # The header holding the client's address behind a proxy (e.g. HTTP_X_REAL_IP)
 # for the admin and portal rate limits; unset: REMOTE_ADDR.
 RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY") or None

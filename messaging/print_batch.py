@@ -56,6 +56,18 @@ class PrintBatch:
     manifest_path: Path | None
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP
+# "CSV injection"); names and cities come from the creditor's ERP unchecked.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """Text that a spreadsheet shows as text: a formula start gets a ' before it."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def print_dir(on_date: date) -> Path:
     return Path(settings.OUTBOX_DIR) / "print" / on_date.isoformat()
 
@@ -186,7 +198,9 @@ def print_batch_build(*, on_date: date, actor: str) -> PrintBatch:
     manifest = io.StringIO()
     table = csv.DictWriter(manifest, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
     table.writeheader()
-    table.writerows(rows)
+    table.writerows(
+        {name: spreadsheet_safe(value) for name, value in row.items()} for row in rows
+    )
 
     folder = print_dir(on_date)
     folder.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,13 @@ from django.template.base import (
     TokenType,
     Variable,
 )
-from django.template.defaulttags import FilterNode, ForNode, TemplateLiteral, WithNode
+from django.template.defaulttags import (
+    FilterNode,
+    ForNode,
+    LoremNode,
+    TemplateLiteral,
+    WithNode,
+)
 from django.template.smartif import TokenBase
 
 from messaging.template_library import FORBIDDEN_FILTERS, FORBIDDEN_TAGS
@@ -284,6 +290,15 @@ def render_source(source: str, context: dict, *, autoescape: bool) -> str:
 
 # --- Checks -----------------------------------------------------------------
 
+# Widths and counts a template may ask for. `{{ x|rjust:"1000000000" }}` or
+# `{% lorem 100000000 %}` would build gigabytes at every send, and whitespace
+# does not count towards the SMS length check.
+MAX_WIDTH = 200
+MAX_LOREM = 50
+PADDING_FILTERS = {"ljust", "rjust", "center"}
+# printf-style widths and precisions of |stringformat, e.g. "010.2f".
+FORMAT_NUMBERS = re.compile(r"\d+")
+
 
 def _allowed(variables: dict[str, Var], prefix: str = "") -> str:
     return ", ".join(prefix + name for name in sorted(variables))
@@ -328,6 +343,17 @@ class _VariableCheck:
         line = getattr(getattr(node, "token", None), "lineno", None)
         if isinstance(node, ForNode):
             sequence = self.expression(node.sequence, scope, line)
+            if sequence is None or sequence.type not in ("list", "any"):
+                # Loops over a string or a literal nest into billions of
+                # rounds: only the context's lists are worth looping over.
+                kind = f"a {sequence.type}" if sequence else "not a list"
+                self.problems.append(
+                    f"{{% for %}} (line {line}) loops over "
+                    f'"{node.sequence.token}", which is {kind}. Loop over a list '
+                    "of the context: items, totals, payment_options, "
+                    "address_lines."
+                )
+                return
             element = sequence.item if sequence and sequence.item else ANY
             inner = {**scope, "forloop": FORLOOP}
             for name in node.loopvars:
@@ -340,6 +366,15 @@ class _VariableCheck:
             for name, expression in node.extra_context.items():
                 inner[name] = self.expression(expression, scope, line) or ANY
             self.walk(node.nodelist, inner)
+            return
+        if isinstance(node, LoremNode):
+            count = node.count.var
+            if isinstance(count, Variable):
+                count = count.literal
+            if not isinstance(count, int) or not 0 < count <= MAX_LOREM:
+                self.problems.append(
+                    f"{{% lorem %}} (line {line}) takes a number from 1 to {MAX_LOREM}."
+                )
             return
         if isinstance(node, FilterNode):
             # `{% filter upper %}`: the expression's variable is a placeholder.
@@ -378,10 +413,30 @@ class _VariableCheck:
         return None
 
     def filter_arguments(self, expression: FilterExpression, scope, line) -> None:
-        for _function, arguments in expression.filters:
+        for function, arguments in expression.filters:
             for is_lookup, argument in arguments:
                 if is_lookup and isinstance(argument, Variable):
                     self.variable(argument, scope, line)
+            name = getattr(function, "_filter_name", function.__name__)
+            if name in PADDING_FILTERS | {"stringformat"}:
+                self._bounded_width(name, arguments, line)
+
+    def _bounded_width(self, name: str, arguments, line) -> None:
+        """A padding width must be written in the template and stay small."""
+        literal = [
+            argument.resolve({}) if isinstance(argument, Variable) else argument
+            for is_lookup, argument in arguments
+            if not is_lookup or argument.literal is not None
+        ]
+        numbers = []
+        if len(literal) == len(arguments):
+            text = "".join(str(value) for value in literal)
+            numbers = [int(n) for n in FORMAT_NUMBERS.findall(text)]
+        if len(literal) != len(arguments) or any(n > MAX_WIDTH for n in numbers):
+            self.problems.append(
+                f"|{name} (line {line}) takes a width written in the template, "
+                f"at most {MAX_WIDTH}."
+            )
 
     def variable(self, variable: Variable, scope, line) -> Var | None:
         if variable.lookups is None:  # a literal: "text", 3

@@ -11,6 +11,7 @@ plans through `payments.instalments.instalment_plan_record`; every choice is an
 import calendar
 import functools
 import logging
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
@@ -85,6 +86,16 @@ def page_language_of(link: PortalLink) -> str:
     return page_language(link.language or link.customer.language)
 
 
+# Control characters other than tab and line breaks: a NUL makes PostgreSQL
+# refuse the row, the others only hide text from the clerk who reads it.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def debtor_text(raw: str, max_length: int) -> str:
+    """What the debtor typed, as a clerk can read and the database can store."""
+    return CONTROL_CHARACTERS.sub("", raw or "").strip()[:max_length]
+
+
 # --- Select and pay -------------------------------------------------------------
 
 
@@ -129,7 +140,7 @@ def claims_left_out_record(
         .exclude(pk__in=[int(i) for i in paid_ids])
         .values_list("pk", flat=True)
     )
-    reason = (reason or "").strip()[:1000]
+    reason = debtor_text(reason, 1000)
     # A second attempt after a cancelled checkout reports nothing twice.
     reported = set(
         ClerkTask.objects.filter(
@@ -295,7 +306,7 @@ def instalments_agree(
     today = creditor.local_today()
     schedule = instalment_schedule(invoice=invoice, months=months, today=today, t=t)
     mandate_iban = iban_check(iban, t) if (iban or "").strip() else ""
-    holder = (account_holder or "").strip()[:200] or link.customer.name
+    holder = debtor_text(account_holder, 200) or link.customer.name
     external_id = f"portal-{invoice.pk}-{secrets.token_hex(4)}"
 
     if schedule.interest > 0:
@@ -469,7 +480,7 @@ def _task(kind: str, link: PortalLink, invoice: Invoice, reason: str) -> ClerkTa
         kind=kind,
         customer_id=link.customer_id,
         invoice=invoice,
-        reason=(reason or "").strip()[:2000],
+        reason=debtor_text(reason, 2000),
     )
 
 
@@ -510,7 +521,7 @@ def dispute_open(*, link: PortalLink, invoice_id, reason: str, actor: str):
     from dunning.services import CaseWorkError, case_dispute
 
     t = texts_for(page_language_of(link))
-    reason = (reason or "").strip()
+    reason = debtor_text(reason, 2000)
     if not reason:
         raise WayOutError(t["dispute_reason_missing"])
     invoice = _claim(link, invoice_id, t)

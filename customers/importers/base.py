@@ -8,6 +8,7 @@ is open). Any error anywhere means nothing is imported.
 """
 
 import csv
+import io
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -162,9 +163,13 @@ def read_text(path: Path) -> str:
     if not path.is_file():
         raise ImportRejected([f"{path}: no such file"])
     raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ImportRejected(
+            [f"{path.name}: the file is UTF-16, not UTF-8; save it as UTF-8 CSV"]
+        )
     try:
         # utf-8-sig drops the byte order mark that spreadsheet exports add.
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise ImportRejected(
@@ -173,6 +178,18 @@ def read_text(path: Path) -> str:
                 f"(byte 0x{raw[exc.start]:02x}); save it as UTF-8 CSV"
             ]
         ) from None
+    # NUL is valid UTF-8 but never text: binary data, or UTF-16 without a byte
+    # order mark. PostgreSQL would refuse it in a text column at write time.
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise ImportRejected(
+            [
+                f"{path.name} line {line}: the file contains NUL bytes; it is "
+                "binary or UTF-16, not a UTF-8 CSV"
+            ]
+        )
+    return text
 
 
 def csv_rows(
@@ -186,11 +203,14 @@ def csv_rows(
     """
     path = Path(path)
     text = read_text(path)
-    # newline="" semantics: csv handles CRLF and quoted line breaks itself.
-    reader = csv.reader(text.splitlines(keepends=True))
+    # newline="": csv handles CRLF and quoted line breaks itself, and only
+    # \n, \r and \r\n end a line (str.splitlines would also split on form
+    # feeds and U+2028 inside a cell). strict: an unclosed quote is an error
+    # instead of swallowing the rest of the file into one cell.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
     for _ in range(header_line):
-        header = next(reader, None)
+        header = _next_row(reader, path)
     if not header or not any(cell.strip() for cell in header):
         raise ImportRejected([f"{path.name}: the file is empty or has no header"])
     header = [cell.strip() for cell in header]
@@ -220,7 +240,7 @@ def csv_rows(
 
     rows = []
     errors = []
-    for cells in reader:
+    while (cells := _next_row(reader, path)) is not None:
         line = reader.line_num
         if not cells or not any(cell.strip() for cell in cells):
             continue
@@ -234,6 +254,25 @@ def csv_rows(
     if errors:
         raise ImportRejected(errors)
     return header, rows
+
+
+def _next_row(reader, path: Path) -> list[str] | None:
+    """The next row, or None at the end; a malformed row rejects the file."""
+    start = reader.line_num + 1
+    try:
+        return next(reader, None)
+    except csv.Error as exc:
+        reason = str(exc)
+        if "field limit" in reason:
+            reason = (
+                f"a field is longer than {csv.field_size_limit():,} characters "
+                "(is a quote missing?)"
+            )
+        elif "end of data" in reason:
+            reason = "a quoted field is not closed (a quote is missing)"
+        elif "expected after" in reason:
+            reason = 'a quote inside a field is not doubled (write "" for ")'
+        raise ImportRejected([f"{path.name} line {start}: {reason}"]) from None
 
 
 # --- parsing fields ----------------------------------------------------------
