@@ -40,6 +40,7 @@ from personalisation.costs import channel_costs
 from personalisation.habits import HabitBook
 from personalisation.propensity import score_batch
 from personalisation.services import DueItem, decide
+from personalisation.uplift import UpliftBook
 from rules.attributes import ClaimContext, CustomerFigures, customer_aggregates
 from rules.engine import RuleBook, held_reviews, hold_description, message_outcome
 
@@ -671,6 +672,8 @@ def _plan_messages(creditor, on, now, taken, case_steps, stats, run):
     propensities = score_batch(customers=customers, items=due, on=on)
     # The learned send times and payment methods; empty without active models.
     habits = HabitBook.load(customers, due, on)
+    # What a contact on each channel adds; empty without an active model.
+    uplift = UpliftBook.load(customers, on)
     costs = channel_costs(creditor)
     # The contact policies and the debtors' contacts so far, read once for
     # the batch instead of two queries per debtor. The batch's own messages
@@ -695,6 +698,7 @@ def _plan_messages(creditor, on, now, taken, case_steps, stats, run):
             experiments=experiments,
             habits=habits,
             costs=costs,
+            uplift=uplift,
         )
         channel = decision.channel
         message = Message(

@@ -39,6 +39,7 @@ class ModelVersion(models.Model):
         PROPENSITY = "propensity", "Payment propensity"
         SEND_TIME = "send_time", "Send time"
         PAYMENT_METHOD = "payment_method", "Payment method"
+        CHANNEL_UPLIFT = "channel_uplift", "Channel uplift"
 
     class Status(models.TextChoices):
         CANDIDATE = "candidate", "Candidate"
@@ -46,7 +47,8 @@ class ModelVersion(models.Model):
         RETIRED = "retired", "Retired"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    version = models.CharField(max_length=40, unique=True)
+    # kind-source-timestamp: "channel_uplift-taiwan-…" takes 42 characters.
+    version = models.CharField(max_length=60, unique=True)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.CANDIDATE
     )

@@ -288,3 +288,32 @@ def habit_retrain(*, kind: str, as_of, actor: str) -> Retraining:
         model_promote(model=candidate, actor=actor, reason=why)
     logger.info("%s retraining: %s", kind, why)
     return Retraining(candidate, promote, why)
+
+
+# The channel uplift (personalisation/uplift.py).
+
+
+def uplift_train(
+    *, data_dir: Path, source: str, as_of, actor: str, path: Path | None = None
+) -> ModelVersion:
+    """Estimate the persuasion rates from the real files in `data_dir` and
+    register them as a candidate, with the share of claims paid in `source`'s
+    history as the base rate for debtors without a propensity score."""
+    from personalisation import training, uplift
+
+    dataset = training.load_dataset(source, path=path, as_of=as_of)
+    training.check_enough(dataset)
+    base_rate = float(dataset.paid.mean())
+    trained = uplift.train(
+        estimate=uplift.estimate(data_dir), base_rate=base_rate, source=source
+    )
+    rates = trained.metrics["persuasion"]
+    return model_register(
+        kind=ModelVersion.Kind.CHANNEL_UPLIFT,
+        trained=trained,
+        actor=actor,
+        reason=(
+            f"persuasion e-mail {rates['email']['all']}, SMS {rates['sms']['all']} "
+            f"from the real files; base rate {base_rate:.4f} from {source}"
+        ),
+    )

@@ -164,21 +164,79 @@ def choose_channel(
 
 
 def weigh_recovery(
-    channel: Choice, items: list[DueItem], action: str, rule, propensity, costs=None
-) -> tuple[Choice, dict]:
-    """The expected net recovery per reachable channel (probability × open
-    amount − the channel's cost). A channel that costs more than it is expected
-    to bring in gives way to the next one worth its cost, unless the step needs
-    proof of dispatch or a rule prefers it."""
-    if propensity.probability is None:
-        return channel, {"status": "rules", "reason": propensity.reason}
+    channel: Choice,
+    items: list[DueItem],
+    action: str,
+    rule,
+    propensity,
+    costs=None,
+    uplift=None,
+) -> tuple[Choice, dict | None, dict | None]:
+    """The channel weighed by what it is expected to bring, and the scores of
+    the propensity and of the uplift (None where not asked).
+
+    With a channel uplift hint (`uplift.UpliftHint`) a contact's expected net
+    gain is persuasion(channel, segment) × (1 − p) × open amount − its cost,
+    p the payment propensity (the model's base rate when unscored): the best
+    positive channel is chosen. Without one, the expected net recovery
+    (p × open amount − cost), which is the same for every channel but its
+    cost: a channel that costs more than it is expected to bring in gives way
+    to the next one worth its cost. Either way a final notice keeps its
+    letter as proof of dispatch and a channel a rule prefers stays; under the
+    uplift the debtor's own preferred channel stays too."""
     costs = costs or DEFAULT_COSTS
-    reachable = [c for c, s in channel.scores.items() if isinstance(s, float)]
+    scores = None
+    if propensity is not None:
+        scores = _recovery_scores(channel, propensity, costs)
+    if uplift is not None:
+        choice, gain = _weigh_uplift(
+            channel, items, action, rule, propensity, uplift, costs
+        )
+        return choice, scores, gain
+    if scores is None or propensity.probability is None:
+        return channel, scores, None
+    net = {c: Decimal(v) for c, v in scores["expected_net_recovery"].items()}
+    chosen = channel.value
+    keep = action in (Step.Action.FINAL_NOTICE, Step.Action.HANDOVER) or (
+        rule is not None and rule.preferred_channel == chosen
+    )
+    if not chosen or keep or net[chosen] > 0:
+        return channel, scores, None
+    worth = sorted((c for c in net if net[c] > 0), key=channel.scores.get)
+    if not worth:
+        return channel, scores, None
+    why = (
+        f"{channel.reason}; but {chosen} costs more than the expected recovery "
+        f"({propensity.expected_recovery}), so {worth[0]}"
+    )
+    return Choice(worth[0], why, channel.scores), scores, None
+
+
+def _reachable(channel: Choice) -> list[str]:
+    return [c for c, s in channel.scores.items() if isinstance(s, float)]
+
+
+def _keeps(channel: Choice, action: str, rule, preferred: str = "") -> bool:
+    """Whether the channel stays whatever it is expected to bring: a final
+    notice's letter, or a channel a rule or the debtor prefers."""
+    chosen = channel.value
+    final = action in (Step.Action.FINAL_NOTICE, Step.Action.HANDOVER)
+    return (
+        (final and chosen == Channel.LETTER)
+        or (rule is not None and rule.preferred_channel == chosen)
+        or (bool(preferred) and preferred == chosen)
+    )
+
+
+def _recovery_scores(channel: Choice, propensity, costs) -> dict:
+    if propensity.probability is None:
+        return {"status": "rules", "reason": propensity.reason}
+    reachable = _reachable(channel)
     net = {
         c: (propensity.expected_recovery - costs[c]).quantize(Decimal("0.01"))
         for c in reachable
     }
-    scores = {
+    return {
         "version": propensity.version,
         "probability": propensity.probability,
         "by_claim": {str(k): v for k, v in propensity.by_claim.items()},
@@ -186,20 +244,62 @@ def weigh_recovery(
         "expected_net_recovery": {c: str(v) for c, v in net.items()},
         "costs": {c: str(costs[c]) for c in reachable},
     }
+
+
+def _weigh_uplift(
+    channel: Choice, items, action, rule, propensity, uplift, costs
+) -> tuple[Choice, dict]:
+    total = sum((i.open_amount for i in items), Decimal(0))
+    scored = propensity is not None and propensity.probability is not None
+    if scored:
+        # Σ (1 − p) × amount over the claims: what would stay unpaid.
+        probability = propensity.probability
+        unpaid = total - propensity.expected_recovery
+    else:
+        probability = uplift.base_rate
+        unpaid = total * (1 - Decimal(str(probability)))
+    reachable = _reachable(channel)
+    gain = {
+        c: (Decimal(str(uplift.persuasion[c])) * unpaid - costs[c]).quantize(
+            Decimal("0.01")
+        )
+        for c in reachable
+    }
+    scores = {
+        "version": uplift.version,
+        "probability": probability,
+        "probability_from": "propensity" if scored else "base rate",
+        "unpaid_without_contact": str(unpaid.quantize(Decimal("0.01"))),
+        "persuasion": {c: uplift.persuasion[c] for c in reachable},
+        "segments": {c: uplift.segments[c] for c in reachable},
+        "costs": {c: str(costs[c]) for c in reachable},
+        "expected_net_gain": {c: str(v) for c, v in gain.items()},
+    }
     chosen = channel.value
-    keep = action in (Step.Action.FINAL_NOTICE, Step.Action.HANDOVER) or (
-        rule is not None and rule.preferred_channel == chosen
-    )
-    if not chosen or keep or net[chosen] > 0:
+    if not chosen:
         return channel, scores
-    worth = sorted((c for c in reachable if net[c] > 0), key=channel.scores.get)
-    if not worth:
-        return channel, scores
-    why = (
-        f"{channel.reason}; but {chosen} costs more than the expected recovery "
-        f"({propensity.expected_recovery}), so {worth[0]}"
+    # The highest gain; on a tie the rules' order (lower score first).
+    best = min(reachable, key=lambda c: (-gain[c], channel.scores[c]))
+    figures = (
+        f"{uplift.persuasion[best]:.3f} persuasion × {scores['unpaid_without_contact']}"
+        f" unpaid otherwise − {format(costs[best].normalize(), 'f')}"
     )
-    return Choice(worth[0], why, channel.scores), scores
+    if gain[best] <= 0:
+        why = (
+            f"{channel.reason}; no channel is expected to bring its cost "
+            f"(at best {best}: {figures})"
+        )
+    elif best == chosen:
+        why = f"{channel.reason}; it also brings the most: {gain[best]} ({figures})"
+    elif _keeps(channel, action, rule, uplift.preferred):
+        why = f"{channel.reason}; kept, though {best} would bring {gain[best]}"
+    else:
+        why = (
+            f"{channel.reason}; but {uplift.version} expects {best} to bring "
+            f"{gain[best]} ({figures}), {chosen} {gain[chosen]}, so {best}"
+        )
+        return Choice(best, why, channel.scores), scores
+    return Choice(chosen, why, channel.scores), scores
 
 
 def choose_tone(
@@ -486,6 +586,7 @@ def decide(
     habits=None,
     costs: dict | None = None,
     experiments=None,
+    uplift=None,
 ) -> Decision:
     """The rule-based decision for one debtor's actions due on `on` (unsaved).
 
@@ -501,15 +602,18 @@ def decide(
     creditor's channel costs (`costs.channel_costs`), the defaults without.
     `experiments` is the batch's `experiments.allocation.ExperimentBook`: an
     experiment's arm replaces the variant, channel or payment options it varies.
+    `uplift` is the batch's `uplift.UpliftBook`: the channel is weighed by what
+    a contact on each one adds for the debtors it has a hint for.
     """
     contacts = contacts or ContactBook.load([customer.pk], on=on)
     action = max((i.step.action for i in items), key=ACTION_SEVERITY.index)
     contact = contacts.policy_for(customer, rule)
     channel = choose_channel(customer, items, action, rule, contact, costs)
-    recovery = None
-    if propensity is not None:
-        channel, recovery = weigh_recovery(
-            channel, items, action, rule, propensity, costs
+    hint = uplift.hints.get(customer.pk) if uplift is not None else None
+    recovery = gain = None
+    if propensity is not None or hint is not None:
+        channel, recovery, gain = weigh_recovery(
+            channel, items, action, rule, propensity, costs, uplift=hint
         )
     allotment = None
     if experiments is not None:
@@ -579,10 +683,13 @@ def decide(
         if propensity.version:
             decision.model_version = propensity.version
             decision.policy = POLICY_SCORED
+    if gain is not None:
+        decision.scores["uplift"] = gain
     # A send-time hint whose hours all lie outside the window was not used.
     learned = {
         "time": send_time.scores.get("model"),
         "method": method_hint.version if method_hint is not None else None,
+        "uplift": gain["version"] if gain is not None else None,
     }
     for name, version in learned.items():
         if version:

@@ -1,8 +1,9 @@
 """The policies a simulation compares, set up in a scratch database.
 
 `standard`: the product's default plan with the rules alone, no model.
-`personalised`: the same plan with an active payment propensity model and
-learning on. Any other name is a rule set of the live database, exported by
+`personalised`: the same plan with an active payment propensity model, an
+active channel uplift model built from the very estimate the response model
+uses, and learning on. Any other name is a rule set of the live database, exported by
 name as JSON (with the plans its rules assign) and activated in the scratch
 database on top of the standard set-up.
 """
@@ -159,6 +160,23 @@ def model_activate(*, format: str, portfolio: Path, as_of: date, model: dict | N
     )
 
 
+def uplift_activate(*, estimate: dict, base_rate: float, source: str) -> str:
+    """An active channel uplift model in the scratch registry, from the same
+    estimate as the debtor-response model, so that the policy weighs the
+    effects it is simulated under."""
+    from personalisation import registry, uplift
+
+    trained = uplift.train(estimate=estimate, base_rate=base_rate, source=source)
+    version = registry.model_register(
+        kind=ModelVersion.Kind.CHANNEL_UPLIFT,
+        trained=trained,
+        actor=ACTOR,
+        reason="the simulation's own persuasion estimate",
+    )
+    registry.model_promote(model=version, actor=ACTOR, reason="built for simulate")
+    return version.version
+
+
 def live_model(format: str) -> dict | None:
     """The newest propensity model of the live registry trained on the same
     source as the portfolio, if its file is still there."""
@@ -207,8 +225,11 @@ def configure(
     rule_set: dict | None = None,
     model: dict | None = None,
     costs: dict | None = None,
+    uplift: dict | None = None,
 ) -> str:
-    """Set the scratch database up for `policy`; returns what it uses."""
+    """Set the scratch database up for `policy`; returns what it uses.
+    `uplift` is the response model's persuasion estimate
+    (`personalisation.uplift.estimate`)."""
     if costs:
         costs_load(costs)
     learning = policy == "personalised"
@@ -219,7 +240,17 @@ def configure(
         which = model_activate(
             format=format, portfolio=portfolio, as_of=as_of, model=model
         )
-        return f"the default plan with learning on and {which}"
+        if uplift is None:
+            return f"the default plan with learning on and {which}"
+        propensity = ModelVersion.objects.get(
+            kind=ModelVersion.Kind.PROPENSITY, status=ModelVersion.Status.ACTIVE
+        )
+        weighed = uplift_activate(
+            estimate=uplift,
+            base_rate=propensity.metrics["base_rate"],
+            source=propensity.source,
+        )
+        return f"the default plan with learning on, {which} and {weighed}"
     if rule_set is None:
         raise PolicyError(f"rule set {policy!r} was not exported")
     loaded = rule_set_load(rule_set)

@@ -93,7 +93,7 @@ class Replay:
             customer = message.customer
             self.contacts[customer.pk] += 1
             rate = self.model.persuasion_of(
-                message.channel, self.contacts[customer.pk], on
+                message.channel, self.contacts[customer.pk], on, customer
             )
             key = (customer.external_id, on.isoformat())
             if uniform(self.seed, "persuade", *key) >= rate:

@@ -7,9 +7,11 @@ invoice was really settled; Taiwan: the monthly repayment of each card holder).
 The *contact effect* is a persuasion rate per channel: the share of debtors who
 would not have acted without the message and act because of it (DellaVigna and
 Kaplan's definition, (p1 − p0) / (1 − p0)), estimated from the randomised or
-comparable real files, reduced for the k-th contact by the fatigue seen in the
-bank's phone campaign and weighted by weekday. docs/SIMULATION.md lists every
-figure with its source and says which parts are assumptions.
+comparable real files (`personalisation.uplift`: the same figures the
+channel uplift model is trained from, per age band for SMS), reduced for the
+k-th contact by the fatigue seen in the bank's phone campaign and weighted by
+weekday. docs/SIMULATION.md lists every figure with its source and says which
+parts are assumptions.
 """
 
 import csv
@@ -20,6 +22,15 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
+
+from personalisation import uplift
+from personalisation.uplift import (
+    DataMissing,
+    data_file,
+    hillstrom_effect,
+    noshow_effect,
+    segments_of,
+)
 
 # Days relative to the due date at which the base hazard changes; a bucket runs
 # from its edge to the next one (the first from the issue date).
@@ -34,79 +45,13 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 MAX_CONTACTS = 10
 
 FILES = {
-    "hillstrom": ("hillstrom-email", "hillstrom.csv"),
-    "noshow": ("noshow-sms-reminders", "KaggleV2-May-2016.csv"),
     "bank": ("uci-bank-marketing", "bank-full.csv"),
     "bank_additional": ("uci-bank-marketing", "bank-additional-full.csv"),
 }
 
 
-class ResponseDataMissing(Exception):
-    pass
-
-
-def persuasion(treated: float, control: float) -> float:
-    """Share of those who would not act without the contact who act with it."""
-    return (treated - control) / (1 - control)
-
-
 def _file(data_dir: Path, name: str) -> Path:
-    path = Path(data_dir).joinpath(*FILES[name])
-    if not path.exists():
-        raise ResponseDataMissing(f"{path} not found (set SHARED_DATA_DIR)")
-    return path
-
-
-def hillstrom_effect(data_dir: Path) -> dict:
-    """E-mail vs none, randomised: visit and purchase within two weeks."""
-    data = pd.read_csv(_file(data_dir, "hillstrom"))
-    mailed = data[data["segment"] != "No E-Mail"]
-    control = data[data["segment"] == "No E-Mail"]
-    result = {"rows_mailed": len(mailed), "rows_control": len(control)}
-    for outcome in ("visit", "conversion"):
-        treated, base = float(mailed[outcome].mean()), float(control[outcome].mean())
-        result[outcome] = {
-            "mailed": round(treated, 5),
-            "control": round(base, 5),
-            "uplift": round(treated - base, 5),
-            "persuasion": round(persuasion(treated, base), 5),
-        }
-    return result
-
-
-def noshow_effect(data_dir: Path) -> dict:
-    """SMS reminder vs none among bookings made at least 3 days ahead (no SMS
-    was ever sent for shorter lead times), compared within lead-time bands and
-    weighted by the reminded bookings of each band."""
-    data = pd.read_csv(
-        _file(data_dir, "noshow"),
-        usecols=["ScheduledDay", "AppointmentDay", "SMS_received", "No-show"],
-    )
-    scheduled = pd.to_datetime(data["ScheduledDay"]).dt.normalize()
-    lead = (pd.to_datetime(data["AppointmentDay"]) - scheduled).dt.days
-    data = data.assign(lead=lead, came=(data["No-show"] == "No").astype(float)).query(
-        "lead >= 3"
-    )
-    bands = pd.cut(data["lead"], [2, 7, 14, 30, 60, 10_000])
-    rows, weighted, weights = [], 0.0, 0
-    for band, group in data.groupby(bands, observed=True):
-        sent = group[group["SMS_received"] == 1]
-        none = group[group["SMS_received"] == 0]
-        if len(sent) < 100 or len(none) < 100:
-            continue
-        treated, base = float(sent["came"].mean()), float(none["came"].mean())
-        rows.append(
-            {
-                "lead_days": str(band),
-                "sms": len(sent),
-                "no_sms": len(none),
-                "came_sms": round(treated, 4),
-                "came_no_sms": round(base, 4),
-            }
-        )
-        weighted += persuasion(treated, base) * len(sent)
-        weights += len(sent)
-    return {"bands": rows, "persuasion": round(weighted / weights, 5)}
+    return data_file(data_dir, name, FILES)
 
 
 def bank_effects(data_dir: Path) -> dict:
@@ -262,22 +207,31 @@ class ResponseModel:
     # Share of payments that pay everything open; the others pay this share.
     full_share: float
     partial_share: float
-    # Channel → persuasion rate of one contact.
+    # Channel → persuasion rate of one contact, for a debtor of no measured
+    # segment; `segment_persuasion` (`uplift.rates`) has the segments' own.
     persuasion: dict[str, float]
     # Relative persuasion of the 1st, 2nd … contact (last figure onwards).
     fatigue: list[float] = field(default_factory=lambda: [1.0])
     weekday: dict[str, float] = field(default_factory=dict)
     window_days: int = WINDOW_DAYS
+    segment_persuasion: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)
 
     def daily_hazard(self, debtor: str, days_late: int) -> float:
         return min(1.0, self.hazard[_bucket(days_late)] * self.factors.get(debtor, 1.0))
 
-    def persuasion_of(self, channel: str, contact_number: int, on: date) -> float:
+    def persuasion_of(
+        self, channel: str, contact_number: int, on: date, customer=None
+    ) -> float:
         fatigue = self.fatigue[min(contact_number, len(self.fatigue)) - 1]
         day = WEEKDAYS[on.weekday()] if on.weekday() < 5 else None
         weight = self.weekday.get(day, 1.0) if day else 1.0
-        return min(1.0, self.persuasion.get(channel, 0.0) * fatigue * weight)
+        rate = self.persuasion.get(channel, 0.0)
+        if customer is not None and channel in self.segment_persuasion:
+            rate, _ = uplift.rate_of(
+                self.segment_persuasion, channel, segments_of(customer, on)
+            )
+        return min(1.0, rate * fatigue * weight)
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -290,7 +244,7 @@ class ResponseModel:
 def fit(*, portfolio: Path, format: str, data_dir: Path) -> ResponseModel:
     """The response model for `portfolio` from the real files in `data_dir`."""
     if format not in HAZARDS:
-        raise ResponseDataMissing(
+        raise DataMissing(
             f"no base hazard for format {format!r}: the simulation knows the "
             f"payment history of {', '.join(sorted(HAZARDS))}"
         )
@@ -300,12 +254,8 @@ def fit(*, portfolio: Path, format: str, data_dir: Path) -> ResponseModel:
     bank = bank_effects(data_dir)
     # Only e-mail and SMS have a real control group; a letter is taken to
     # persuade like an e-mail and WhatsApp like an SMS (assumptions).
-    rates = {
-        "email": max(0.0, email["visit"]["persuasion"]),
-        "letter": max(0.0, email["visit"]["persuasion"]),
-        "sms": max(0.0, sms["persuasion"]),
-        "whatsapp": max(0.0, sms["persuasion"]),
-    }
+    estimate = uplift.estimate(data_dir)
+    table = uplift.rates(estimate)
     factors = base.pop("factors")
     return ResponseModel(
         hazard=base["hazard"],
@@ -313,10 +263,17 @@ def fit(*, portfolio: Path, format: str, data_dir: Path) -> ResponseModel:
         unit=base["unit"],
         full_share=base["full_share"],
         partial_share=base["partial_share"],
-        persuasion=rates,
+        persuasion={c: t["rates"][uplift.ALL] for c, t in table.items()},
         fatigue=bank["fatigue"],
         weekday=bank["weekday"],
-        sources={"base": base, "email": email, "sms": sms, "bank": bank},
+        segment_persuasion=table,
+        sources={
+            "base": base,
+            "email": email,
+            "sms": sms,
+            "bank": bank,
+            "uplift": estimate,
+        },
     )
 
 

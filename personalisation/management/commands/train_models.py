@@ -15,8 +15,10 @@ from personalisation.registry import (
     habit_train,
     model_promote,
     propensity_train,
+    uplift_train,
 )
 from personalisation.training import NotEnoughData
+from personalisation.uplift import DataMissing
 
 FILES = {
     "ibm": ("ar-ibm-late-payment", "WA_Fn-UseC_-Accounts-Receivable.csv"),
@@ -24,12 +26,17 @@ FILES = {
 }
 
 
+def data_dir() -> Path:
+    """../shared/data, or SHARED_DATA_DIR."""
+    default = Path(settings.BASE_DIR).parent / "shared" / "data"
+    return Path(os.environ.get("SHARED_DATA_DIR", default))
+
+
 def data_file(source: str) -> Path | None:
     """The real data set of `source` in ../shared/data (or SHARED_DATA_DIR)."""
     if source not in FILES:
         return None
-    default = Path(settings.BASE_DIR).parent / "shared" / "data"
-    return Path(os.environ.get("SHARED_DATA_DIR", default)).joinpath(*FILES[source])
+    return data_dir().joinpath(*FILES[source])
 
 
 class Command(BaseCommand):
@@ -38,7 +45,8 @@ class Command(BaseCommand):
         "data set, report ROC AUC, Brier score against the base rate and a "
         "calibration table, and register it as a candidate; or a send-time or "
         "payment-method model on the product's history, measured against the "
-        "rules on the newest quarter."
+        "rules on the newest quarter; or the channel uplift from the real files with "
+        "a control group, its base rate from --source."
     )
 
     def add_arguments(self, parser):
@@ -60,7 +68,11 @@ class Command(BaseCommand):
     def handle(self, *args, kind, source, file, as_of, promote, json, **options):
         as_of = as_of or timezone.localdate()
         actor = "system:train_models"
-        if kind != ModelVersion.Kind.PROPENSITY and (source != "product" or file):
+        learns_from_files = (
+            ModelVersion.Kind.PROPENSITY,
+            ModelVersion.Kind.CHANNEL_UPLIFT,
+        )
+        if kind not in learns_from_files and (source != "product" or file):
             raise CommandError(f"{kind} models learn from the product's history only")
         path = file or data_file(source)
         if path is not None and not path.exists():
@@ -70,8 +82,18 @@ class Command(BaseCommand):
                 model = propensity_train(
                     source=source, path=path, as_of=as_of, actor=actor
                 )
+            elif kind == ModelVersion.Kind.CHANNEL_UPLIFT:
+                model = uplift_train(
+                    data_dir=data_dir(),
+                    source=source,
+                    path=path,
+                    as_of=as_of,
+                    actor=actor,
+                )
             else:
                 model = habit_train(kind=kind, as_of=as_of, actor=actor)
+        except DataMissing as error:
+            raise CommandError(str(error)) from error
         except NotEnoughData as error:
             raise CommandError(f"not trained: {error}") from error
         if promote:
@@ -84,6 +106,9 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps({"version": model.version, **m}, indent=2))
             return
         self.stdout.write(f"{model.version} ({model.status})")
+        if model.kind == ModelVersion.Kind.CHANNEL_UPLIFT:
+            self._report_uplift(m)
+            return
         if model.kind in HABIT_SCORES:
             score, rules = HABIT_SCORES[model.kind]
             self.stdout.write(
@@ -109,3 +134,24 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {row['predicted']:.3f}  {row['observed']:.3f}  {row['rows']}"
             )
+
+    def _report_uplift(self, m: dict) -> None:
+        self.stdout.write(
+            "persuasion per contact (95 % bootstrap interval; treated / control rows):"
+        )
+        for channel, entry in m["channels"].items():
+            if "as" in entry:
+                self.stdout.write(f"  {channel}: as {entry['as']} (assumption)")
+                continue
+            figures = {"all": entry["all"], **entry["segments"]}
+            for segment, f in figures.items():
+                label = segment if segment == "all" else f"{entry['by']} {segment}"
+                self.stdout.write(
+                    f"  {channel} {label}: {f['persuasion']:.4f} ({f['low']:.4f}–"
+                    f"{f['high']:.4f}; {f['treated']} / {f['control']})"
+                )
+        self.stdout.write(
+            f"base rate paid {m['base_rate']:.4f} ({m['base_rate_source']})"
+        )
+        for assumption in m["assumptions"]:
+            self.stdout.write(f"assumption: {assumption}")

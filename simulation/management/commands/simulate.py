@@ -15,8 +15,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from customers.importers import FORMATS
+from personalisation.uplift import DataMissing
 from simulation import policies
-from simulation.response import ResponseDataMissing, fit
+from simulation.response import fit
 from simulation.sampling import sample_portfolio
 
 # Settings a scratch process must not inherit from the live environment.
@@ -132,7 +133,7 @@ class Command(BaseCommand):
             response = fit(
                 portfolio=portfolio, format=options["format"], data_dir=data_dir
             )
-        except ResponseDataMissing as error:
+        except DataMissing as error:
             raise CommandError(str(error)) from None
 
         work = Path(options["keep"] or tempfile.mkdtemp(prefix="simulate-"))
@@ -225,6 +226,7 @@ class Command(BaseCommand):
             "channel_costs": costs,
             "response_model": {
                 "persuasion": response.persuasion,
+                "segment_persuasion": response.segment_persuasion,
                 "fatigue": response.fatigue,
                 "weekday": response.weekday,
                 "window_days": response.window_days,

@@ -81,6 +81,7 @@ class Command(BaseCommand):
             rule_set=setup.get("rule_sets", {}).get(options["policy"]),
             model=setup.get("model"),
             costs=setup.get("costs"),
+            uplift=setup["response"].get("sources", {}).get("uplift"),
         )
         result = replay.simulate(
             model=ResponseModel.from_json(setup["response"]),
