@@ -299,8 +299,21 @@ def bounce_fallback(
                 )
                 for item in sendable
             ]
+            from personalisation.learned import learned_load
+
+            learned = learned_load(
+                creditor=creditor,
+                customers=[customer],
+                items={customer.pk: due_items},
+                on=on,
+            )
             decision = decide(
-                customer, due_items, on, now, rule=_governing_rule(message)
+                customer,
+                due_items,
+                on,
+                now,
+                rule=_governing_rule(message),
+                **learned.for_customer(customer.pk),
             )
             tried = _tried_channels(message)
             if decision.channel in tried:

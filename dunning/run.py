@@ -36,11 +36,8 @@ from messaging.models import Message, MessageItem
 from payments import charges
 from payments.models import Invoice, LedgerEntry
 from payments.services import component_balances
-from personalisation.costs import channel_costs
-from personalisation.habits import HabitBook
-from personalisation.propensity import score_batch
+from personalisation.learned import learned_load
 from personalisation.services import DueItem, decide
-from personalisation.uplift import UpliftBook
 from rules.attributes import ClaimContext, CustomerFigures, customer_aggregates
 from rules.engine import RuleBook, held_reviews, hold_description, message_outcome
 
@@ -666,15 +663,10 @@ def _plan_messages(creditor, on, now, taken, case_steps, stats, run):
         ]
         for customer_id, rows in by_customer.items()
     }
-    # One call of the propensity model for the whole batch; empty without an
-    # active model, and then every decision is the rules' alone.
+    # The learned models' answers for the whole batch, read once; empty
+    # without active models, and then every decision is the rules' alone.
     customers = [rows[0][0].customer for rows in by_customer.values()]
-    propensities = score_batch(customers=customers, items=due, on=on)
-    # The learned send times and payment methods; empty without active models.
-    habits = HabitBook.load(customers, due, on)
-    # What a contact on each channel adds; empty without an active model.
-    uplift = UpliftBook.load(customers, on)
-    costs = channel_costs(creditor)
+    learned = learned_load(creditor=creditor, customers=customers, items=due, on=on)
     # The contact policies and the debtors' contacts so far, read once for
     # the batch instead of two queries per debtor. The batch's own messages
     # are saved after every decision, so each debtor sees the same history.
@@ -693,12 +685,9 @@ def _plan_messages(creditor, on, now, taken, case_steps, stats, run):
             on,
             now,
             rule=governing,
-            propensity=propensities.get(customer_id),
             contacts=contacts,
             experiments=experiments,
-            habits=habits,
-            costs=costs,
-            uplift=uplift,
+            **learned.for_customer(customer_id),
         )
         channel = decision.channel
         message = Message(

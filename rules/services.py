@@ -181,6 +181,7 @@ def simulate(
     from dunning.run import ACTIONABLE, PlanBook, _step_is_due
     from payments.models import LedgerEntry
     from payments.services import component_balances
+    from personalisation.learned import learned_load
     from personalisation.services import DueItem, decide
 
     plans = plans or PlanBook()
@@ -287,9 +288,8 @@ def simulate(
         if result.treatment == "step":
             by_customer[result.invoice.customer_id].append(result)
     contacts = ContactBook.load(by_customer, on=on)
-    for rows in by_customer.values():
-        customer = rows[0].invoice.customer
-        items = [
+    due = {
+        customer_id: [
             DueItem(
                 invoice_id=r.invoice.id,
                 step=r.step,
@@ -299,8 +299,34 @@ def simulate(
             )
             for r in rows
         ]
+        for customer_id, rows in by_customer.items()
+    }
+    # The learned models answer here as in the run, per creditor of the claims.
+    by_creditor = defaultdict(list)
+    for rows in by_customer.values():
+        by_creditor[rows[0].invoice.creditor].append(rows[0].invoice.customer)
+    learned = {
+        creditor.pk: learned_load(
+            creditor=creditor,
+            customers=customers,
+            items={c.pk: due[c.pk] for c in customers},
+            on=on,
+        )
+        for creditor, customers in by_creditor.items()
+    }
+    for customer_id, rows in by_customer.items():
+        customer = rows[0].invoice.customer
+        items = due[customer_id]
         governing = message_outcome([(r.step.action, r.outcome) for r in rows])
-        decision = decide(customer, items, on, now, rule=governing, contacts=contacts)
+        decision = decide(
+            customer,
+            items,
+            on,
+            now,
+            rule=governing,
+            contacts=contacts,
+            **learned[rows[0].invoice.creditor_id].for_customer(customer_id),
+        )
         for r in rows:
             r.decision, r.message_outcome = decision, governing
     return results
