@@ -9,7 +9,7 @@ import json
 import logging
 import secrets
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import requests
@@ -84,12 +84,16 @@ class ProviderUnavailable(CheckoutError):
 
 @dataclass(frozen=True)
 class ProviderEventData:
-    """An authentic provider event: its id, type and the checkout it names."""
+    """An authentic provider event: its id, type and the checkout it names.
+
+    `details` is the event's object as sent (a charge or dispute for `charge.*`
+    events, `portal.stripe_charges`)."""
 
     id: str
     type: str
     reference: str
     paid: bool
+    details: dict = field(default_factory=dict)
 
 
 class StripeCheckoutProvider(PaymentProvider):
@@ -176,6 +180,7 @@ class StripeCheckoutProvider(PaymentProvider):
                 # "unpaid" on completion: a delayed method (SEPA); its
                 # async_payment_succeeded event comes later.
                 paid=session.get("payment_status") == "paid",
+                details=session,
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ProviderError("the event is not a checkout session event") from exc

@@ -1,4 +1,4 @@
-"""Payment providers' webhooks: Stripe's checkout events."""
+"""Payment providers' webhooks: Stripe's checkout and charge events."""
 
 import logging
 
@@ -11,6 +11,7 @@ from portal.providers import (
     StripeCheckoutProvider,
     provider_event_handle,
 )
+from portal.stripe_charges import CHARGE_EVENTS, StripeUnavailable, charge_event_handle
 
 logger = logging.getLogger(__name__)
 
@@ -18,11 +19,13 @@ logger = logging.getLogger(__name__)
 @csrf_exempt
 @require_POST
 def stripe_webhook(request):
-    """Stripe posts checkout events here; the signature proves they are Stripe's.
+    """Stripe posts checkout and charge events here; the signature proves they
+    are Stripe's.
 
     2xx tells Stripe to stop retrying: a duplicate event and an event for a
     session that is not ours are answered 200 as well. A bad signature is 400,
-    so a misconfigured secret shows in Stripe's dashboard.
+    so a misconfigured secret shows in Stripe's dashboard; 503 when Stripe did
+    not answer the lookup a charge event needs, so that it is delivered again.
     """
     provider = StripeCheckoutProvider()
     try:
@@ -30,5 +33,13 @@ def stripe_webhook(request):
     except ProviderError as exc:
         logger.warning("stripe webhook refused: %s", exc)
         return HttpResponse(status=400)
-    handled = provider_event_handle(provider=provider.code, event=event)
+    try:
+        if event.type.startswith(CHARGE_EVENTS):
+            handled = charge_event_handle(event=event)
+        else:
+            handled = provider_event_handle(provider=provider.code, event=event)
+    except StripeUnavailable as exc:
+        # Nothing was stored: Stripe delivers the event again later.
+        logger.warning("stripe webhook: %s", exc)
+        return HttpResponse(status=503)
     return HttpResponse("ok" if handled else "duplicate", content_type="text/plain")

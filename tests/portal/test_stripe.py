@@ -3,15 +3,16 @@
 import json
 import threading
 from datetime import date, timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
 
 from api.webhooks import signature_header
 from dunning.models import Case
-from payments.models import Invoice, Payment
+from payments.models import Invoice, LedgerEntry, Payment, ProviderPaymentEvent
 from portal.models import Checkout, ProviderEvent
 from tests.portal.conftest import NOW, charge_fee, open_case
 
@@ -23,7 +24,23 @@ WEBHOOK_URL = "/webhooks/payments/stripe/"
 
 
 class FakeStripe(BaseHTTPRequestHandler):
-    """Answers POST /v1/checkout/sessions like Stripe, and records each request."""
+    """Answers POST /v1/checkout/sessions (create) and GET /v1/checkout/sessions
+    (list, by `payment_intent`) like Stripe, and records each request."""
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        server = self.server
+        server.requests.append(
+            {"path": url.path, "headers": dict(self.headers), "form": {}}
+        )
+        server.lookups.append(parse_qs(url.query))
+        if server.fail_with:
+            self._answer(server.fail_with, {"error": {"message": "no"}})
+            return
+        [intent] = parse_qs(url.query)["payment_intent"]
+        session = server.sessions_by_intent.get(intent)
+        sessions = [{"id": session, "object": "checkout.session"}] if session else []
+        self._answer(200, {"object": "list", "data": sessions, "has_more": False})
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"])).decode()
@@ -61,6 +78,7 @@ class FakeStripe(BaseHTTPRequestHandler):
 def stripe(settings):
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeStripe)
     server.requests, server.fail_with = [], None
+    server.lookups, server.sessions_by_intent = [], {}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}"
@@ -318,3 +336,184 @@ def test_stripe_refusing_the_session_leaves_no_checkout(
 def test_the_webhook_takes_posts_only(client, stripe):
     """A GET on the webhook is not allowed."""
     assert client.get(WEBHOOK_URL).status_code == 405
+
+
+# --- charge events: refunds and charge-backs -----------------------------------
+
+
+# NOW, 22:30 UTC on 1 April, is already 2 April at the creditor in Berlin.
+BERLIN_TODAY = date(2025, 4, 2)
+
+
+def charge_event(kind, obj, *, event_id="evt_charge_1"):
+    return json.dumps(
+        {"id": event_id, "object": "event", "type": kind, "data": {"object": obj}}
+    ).encode()
+
+
+def refund(*, refunded=True, amount_refunded=25250, intent="pi_1"):
+    return {
+        "id": "ch_1",
+        "object": "charge",
+        "payment_intent": intent,
+        "amount": 25250,
+        "amount_refunded": amount_refunded,
+        "refunded": refunded,
+        "currency": "eur",
+    }
+
+
+def dispute(*, reason="fraudulent", intent="pi_1"):
+    return {
+        "id": "dp_1",
+        "object": "dispute",
+        "charge": "ch_1",
+        "payment_intent": intent,
+        "amount": 25250,
+        "currency": "eur",
+        "reason": reason,
+        "status": "needs_response",
+    }
+
+
+@pytest.fixture
+def paid(client, stripe, alice_link, claim):
+    """The claim paid by card through checkout session cs_test_1 (PaymentIntent
+    pi_1); the case closed."""
+    pay(client, alice_link[1], [claim])
+    assert post_event(client, event("cs_test_1")).content == b"ok"
+    stripe.sessions_by_intent["pi_1"] = "cs_test_1"
+    payment = Payment.objects.get()
+    claim.refresh_from_db()
+    assert claim.status == Invoice.Status.PAID
+    return payment
+
+
+def test_a_refund_reverses_the_card_payment_once(client, stripe, claim, paid):
+    """The claim is open again and its case back in dunning; the same event
+    again books nothing."""
+    body = charge_event("charge.refunded", refund())
+
+    first = post_event(client, body)
+    again = post_event(client, body)
+
+    assert (first.status_code, first.content) == (200, b"ok")
+    assert (again.status_code, again.content) == (200, b"duplicate")
+    assert stripe.lookups == [{"payment_intent": ["pi_1"], "limit": ["1"]}]
+    assert stripe.requests[-1]["headers"]["Authorization"] == f"Bearer {SECRET_KEY}"
+    paid.refresh_from_db()
+    assert paid.reversed_on == BERLIN_TODAY
+    assert paid.reversal_reason == "Stripe refund of charge ch_1"
+    claim.refresh_from_db()
+    assert claim.status == Invoice.Status.OPEN
+    assert claim.open_amount == Decimal("252.50")
+    assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REVERSAL).count() == 2
+    assert Case.objects.get(invoice=claim).state != Case.State.CLOSED_PAID
+    record = ProviderPaymentEvent.objects.get()
+    assert (record.provider, record.event_id, record.type) == (
+        "stripe",
+        "evt_charge_1",
+        "charge.refunded",
+    )
+    assert (record.payment, record.outcome) == (paid, "payment reversed")
+
+
+def test_a_charge_back_reverses_the_payment_with_its_reason(
+    client, stripe, claim, paid
+):
+    response = post_event(
+        client, charge_event("charge.dispute.created", dispute(reason="fraudulent"))
+    )
+
+    assert response.status_code == 200
+    paid.refresh_from_db()
+    assert paid.reversal_reason == "Stripe charge-back (fraudulent), dp_1"
+    claim.refresh_from_db()
+    assert claim.status == Invoice.Status.OPEN
+    reasons = set(
+        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REVERSAL).values_list(
+            "reason", flat=True
+        )
+    )
+    assert reasons == {f"payment {paid.pk} reversed: " + paid.reversal_reason}
+    assert ProviderPaymentEvent.objects.get().outcome == "payment reversed"
+
+
+def test_a_refund_after_a_charge_back_changes_nothing_more(client, stripe, claim, paid):
+    """Two events about the same money: the payment is reversed once."""
+    post_event(client, charge_event("charge.dispute.created", dispute()))
+    post_event(client, charge_event("charge.refunded", refund(), event_id="evt_2"))
+
+    assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REVERSAL).count() == 2
+    outcomes = ProviderPaymentEvent.objects.order_by("id").values_list(
+        "outcome", flat=True
+    )
+    assert list(outcomes) == ["payment reversed", "reversed before"]
+
+
+def test_a_partial_refund_books_nothing_and_says_so(client, stripe, claim, paid):
+    response = post_event(
+        client,
+        charge_event("charge.refunded", refund(refunded=False, amount_refunded=5000)),
+    )
+
+    assert response.status_code == 200
+    paid.refresh_from_db()
+    assert paid.reversed_on is None
+    claim.refresh_from_db()
+    assert claim.status == Invoice.Status.PAID
+    assert ProviderPaymentEvent.objects.get().outcome == (
+        "partial refund (5000 minor units) not booked"
+    )
+
+
+def test_a_charge_of_another_integration_books_nothing(client, stripe, paid):
+    """Stripe knows no checkout session of ours for the PaymentIntent."""
+    response = post_event(
+        client, charge_event("charge.refunded", refund(intent="pi_elsewhere"))
+    )
+
+    assert response.status_code == 200
+    paid.refresh_from_db()
+    assert paid.reversed_on is None
+    record = ProviderPaymentEvent.objects.get()
+    assert (record.payment, record.outcome) == (None, "no payment of ours")
+
+
+def test_stripe_not_answering_the_lookup_stores_nothing_and_asks_for_a_retry(
+    client, stripe, claim, paid
+):
+    """503 makes Stripe deliver the event again; then it is booked."""
+    body = charge_event("charge.refunded", refund())
+    stripe.fail_with = 500
+
+    refused = post_event(client, body)
+    stripe.fail_with = None
+    retried = post_event(client, body)
+
+    assert refused.status_code == 503
+    assert retried.status_code == 200
+    assert ProviderPaymentEvent.objects.get().outcome == "payment reversed"
+    paid.refresh_from_db()
+    assert paid.reversed_on == BERLIN_TODAY
+
+
+def test_other_charge_events_are_kept_but_not_acted_on(client, stripe, paid):
+    response = post_event(client, charge_event("charge.succeeded", refund()))
+
+    assert response.status_code == 200
+    assert stripe.lookups == []
+    assert ProviderPaymentEvent.objects.get().outcome == "event not handled"
+    paid.refresh_from_db()
+    assert paid.reversed_on is None
+
+
+def test_a_charge_event_without_a_valid_signature_is_refused(client, stripe, paid):
+    body = charge_event("charge.refunded", refund())
+
+    response = post_event(client, body, secret="whsec_other")
+
+    assert response.status_code == 400
+    assert not ProviderPaymentEvent.objects.exists()
+    paid.refresh_from_db()
+    assert paid.reversed_on is None

@@ -1,18 +1,26 @@
 """Invoices upserted per second over real HTTP, beside a raw COPY of the same rows.
 
-Starts `runserver --noreload` (DEBUG off) on a free port of 127.0.0.1 against
-the configured database, creates a throw-away creditor with customers and a
-write token, POSTs the claims in batches of 1,000 with `requests`, sends the
-same batches again (all unchanged), and on PostgreSQL COPYs the same rows into
-the claims table inside a transaction that is rolled back. Everything the
-benchmark wrote is deleted at the end.
+Starts gunicorn (DEBUG off, `--workers` sync workers) on a free port of
+127.0.0.1 against the configured database, creates a throw-away creditor with
+customers and a write token, POSTs the claims in batches of 1,000 from
+`--threads` client threads with `requests`, sends the same batches again (all
+unchanged), and on PostgreSQL COPYs the same rows into the claims table inside
+a transaction that is rolled back. The request bodies are encoded before the
+clock starts: client and server share the machine. Besides the wall time it
+reports the CPU the server's workers and their PostgreSQL backends spent per
+1,000 claims, which does not depend on what else the machine runs. Everything
+the benchmark wrote is deleted at the end.
 """
 
+import functools
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -26,6 +34,8 @@ from customers.models import Creditor, Customer
 from payments.models import Invoice, LedgerEntry
 
 BATCH = 1000
+# Clock ticks per second of /proc/<pid>/stat's CPU times.
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -56,34 +66,43 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--invoices", type=int, default=100_000)
         parser.add_argument("--customers", type=int, default=1000)
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--threads", type=int, default=2)
 
-    def handle(self, *args, invoices: int, customers: int, **options):
-        if invoices < 1 or customers < 1:
-            raise CommandError("--invoices and --customers must be positive")
+    def handle(self, *args, invoices, customers, workers, threads, **options):
+        if min(invoices, customers, workers, threads) < 1:
+            raise CommandError("every count must be positive")
         creditor, token = self._setup(customers)
-        items = _items(invoices, customers)
+        bodies = [
+            json.dumps({"creditor": creditor.pk, "items": batch}).encode()
+            for batch in _batches(_items(invoices, customers))
+        ]
         try:
             port = _free_port()
-            server = self._start_server(port)
+            server = self._start_server(port, workers)
             try:
                 url = f"http://127.0.0.1:{port}/api/v1/invoices/bulk/"
-                created = self._post_all(url, token, creditor.pk, items, "created")
-                repeated = self._post_all(url, token, creditor.pk, items, "unchanged")
+                post = self._poster(url, token)
+                with ThreadPoolExecutor(threads) as pool:
+                    send = functools.partial(pool.map, post)
+                    created = self._measure(server, send, bodies, "created")
+                    repeated = self._measure(server, send, bodies, "unchanged")
             finally:
                 server.terminate()
                 server.wait(timeout=30)
-            copy = self._copy(creditor, items)
+            copy = self._copy(creditor, _items(invoices, customers))
         finally:
             self._cleanup(creditor)
 
         load = os.getloadavg()
         self.stdout.write(
-            f"{invoices} claims in batches of {BATCH}, "
-            f"{connection.vendor}, load {load[0]:.2f} {load[1]:.2f}"
+            f"{invoices} claims in batches of {BATCH}, {connection.vendor}, "
+            f"{workers} gunicorn workers, {threads} client threads, "
+            f"load {load[0]:.2f} {load[1]:.2f}"
         )
-        self.stdout.write(self._line("HTTP bulk upsert, new", invoices, created))
+        self.stdout.write(self._line("HTTP bulk upsert, new", invoices, *created))
         self.stdout.write(
-            self._line("HTTP bulk upsert, same again", invoices, repeated)
+            self._line("HTTP bulk upsert, same again", invoices, *repeated)
         )
         if copy is not None:
             self.stdout.write(self._line("raw COPY (claims only)", invoices, copy))
@@ -91,8 +110,15 @@ class Command(BaseCommand):
             self.stdout.write("raw COPY: PostgreSQL only")
 
     @staticmethod
-    def _line(what: str, n: int, seconds: float) -> str:
-        return f"{what:30} {seconds:8.2f} s {n / seconds:10,.0f} claims/s"
+    def _line(what: str, n: int, seconds: float, cpu=None) -> str:
+        line = f"{what:30} {seconds:8.2f} s {n / seconds:10,.0f} claims/s"
+        if cpu is not None:
+            app, db = cpu
+            per = 1000 / n * 1000
+            line += f"   CPU per 1,000: app {app * per:4.0f} ms"
+            if db is not None:
+                line += f", PostgreSQL {db * per:4.0f} ms"
+        return line
 
     @transaction.atomic
     def _setup(self, customers: int):
@@ -118,7 +144,7 @@ class Command(BaseCommand):
         client.creditors.set([creditor])
         return creditor, token
 
-    def _start_server(self, port: int) -> subprocess.Popen:
+    def _start_server(self, port: int, workers: int) -> subprocess.Popen:
         env = {
             **os.environ,
             "DEBUG": "0",
@@ -131,12 +157,17 @@ class Command(BaseCommand):
         server = subprocess.Popen(
             [
                 sys.executable,
-                str(settings.BASE_DIR / "manage.py"),
-                "runserver",
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
                 f"127.0.0.1:{port}",
-                "--noreload",
-                "--skip-checks",
+                "--workers",
+                str(workers),
+                "--timeout",
+                "120",
             ],
+            cwd=settings.BASE_DIR,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -145,30 +176,44 @@ class Command(BaseCommand):
         while time.monotonic() < deadline:
             try:
                 requests.get(
-                    f"http://127.0.0.1:{port}/api/v1/schema/",
+                    f"http://127.0.0.1:{port}/api/v1/invoices/",
                     timeout=5,
                     allow_redirects=False,
                 )
                 return server
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.2)
         server.terminate()
         raise CommandError("the server did not start within 60 s")
 
-    def _post_all(self, url, token, creditor_id, items, expected: str) -> float:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {token}"
-        started = time.perf_counter()
-        for start in range(0, len(items), BATCH):
-            batch = items[start : start + BATCH]
-            response = session.post(
-                url, json={"creditor": creditor_id, "items": batch}, timeout=120
-            )
+    def _poster(self, url: str, token: str):
+        """POST one body; each client thread has its own session."""
+        local = threading.local()
+
+        def post(body: bytes) -> dict:
+            if not hasattr(local, "session"):
+                local.session = requests.Session()
+                local.session.headers["Authorization"] = f"Bearer {token}"
+                local.session.headers["Content-Type"] = "application/json"
+            response = local.session.post(url, data=body, timeout=120)
             if response.status_code != 200:
                 raise CommandError(f"{response.status_code}: {response.text[:500]}")
-            if response.json()[expected] != len(batch):
-                raise CommandError(f"expected every item {expected}: {response.text}")
-        return time.perf_counter() - started
+            return response.json()
+
+        return post
+
+    def _measure(self, server, post, bodies, expected: str):
+        """Wall time, and CPU seconds of the server and its database backends."""
+        before = _cpu_seconds(server.pid)
+        started = time.perf_counter()
+        for body, answer in zip(bodies, post(bodies), strict=True):
+            if answer[expected] != len(json.loads(body)["items"]):
+                raise CommandError(f"expected every item {expected}: {answer}")
+        elapsed = time.perf_counter() - started
+        after = _cpu_seconds(server.pid)
+        app = after[0] - before[0]
+        db = None if None in (before[1], after[1]) else after[1] - before[1]
+        return elapsed, (app, db)
 
     def _copy(self, creditor, items) -> float | None:
         """COPY the same claims into the claims table; rolled back afterwards."""
@@ -225,3 +270,37 @@ class Command(BaseCommand):
 
 class _Rollback(Exception):
     pass
+
+
+def _batches(items: list[dict]) -> list[list[dict]]:
+    return [items[start : start + BATCH] for start in range(0, len(items), BATCH)]
+
+
+def _proc_cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    # utime and stime, the 14th and 15th fields of the line.
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return [int(child) for child in children.read().split()]
+
+
+def _cpu_seconds(server_pid: int) -> tuple[float, float | None]:
+    """CPU seconds of gunicorn's workers, and of the database's other backends
+    when PostgreSQL runs on this machine (None where /proc does not show it)."""
+    app = sum(_proc_cpu(pid) for pid in _children(server_pid))
+    if connection.vendor != "postgresql":
+        return app, None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    try:
+        return app, sum(_proc_cpu(pid) for pid in pids)
+    except OSError:
+        return app, None
