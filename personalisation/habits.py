@@ -484,6 +484,8 @@ class HabitBook:
 
     send_times: dict[int, SendTimeHint] = field(default_factory=dict)
     methods: dict[int, MethodHint] = field(default_factory=dict)
+    # personalisation/tone.py: the tones' paid rates of each debtor's segment.
+    tones: dict = field(default_factory=dict)
     why_not: dict[int, str] = field(default_factory=dict)
 
     @classmethod
@@ -497,7 +499,8 @@ class HabitBook:
         book = cls()
         send_model = active_model(ModelVersion.Kind.SEND_TIME)
         method_model = active_model(ModelVersion.Kind.PAYMENT_METHOD)
-        if send_model is None and method_model is None:
+        tone_model = active_model(ModelVersion.Kind.TONE)
+        if send_model is None and method_model is None and tone_model is None:
             return book
         learning = dict(
             Creditor.objects.filter(
@@ -517,6 +520,8 @@ class HabitBook:
             book._send_times(send_model, asked, on)
         if method_model is not None:
             book._methods(method_model, asked, items, on)
+        if tone_model is not None:
+            book._tones(tone_model, asked, on)
         return book
 
     def _send_times(self, loaded, customers, on: date) -> None:
@@ -543,6 +548,17 @@ class HabitBook:
                 self.send_times[customer.pk] = SendTimeHint(
                     loaded.version, hours, days, basis, int(counts.total)
                 )
+
+    def _tones(self, loaded, customers, on: date) -> None:
+        """No query: the tone model holds the segments' rates."""
+        from personalisation.tone import ToneHint
+
+        for customer in customers:
+            segment = segment_key(
+                customer.kind, age_band(customer.age_on(on)), customer.country
+            )
+            rates, basis = loaded.pipeline.rates(segment)
+            self.tones[customer.pk] = ToneHint(loaded.version, rates, basis)
 
     def _methods(self, loaded, customers, items: dict, on: date) -> None:
         from payments.models import Payment

@@ -40,6 +40,7 @@ class ModelVersion(models.Model):
         SEND_TIME = "send_time", "Send time"
         PAYMENT_METHOD = "payment_method", "Payment method"
         CHANNEL_UPLIFT = "channel_uplift", "Channel uplift"
+        TONE = "tone", "Tone"
 
     class Status(models.TextChoices):
         CANDIDATE = "candidate", "Candidate"

@@ -236,17 +236,22 @@ def propensity_retrain(*, as_of, actor: str) -> Retraining:
 HABIT_SCORES = {
     ModelVersion.Kind.SEND_TIME: ("hit_rate_1h", "rules_hit_rate_1h"),
     ModelVersion.Kind.PAYMENT_METHOD: ("accuracy", "rules_accuracy"),
+    # Observational: the held-out messages in the tone it would choose against
+    # those in another (personalisation/tone.py).
+    ModelVersion.Kind.TONE: ("chosen_tone_paid_rate", "other_tone_paid_rate"),
 }
 
 
 def habit_train(*, kind: str, as_of, actor: str) -> ModelVersion:
-    """Train a send-time or payment-method model on the product's history and
-    register it as a candidate; `training.NotEnoughData` when it is too thin."""
-    from personalisation import habits
+    """Train a send-time, payment-method or tone model on the product's
+    history and register it as a candidate; `training.NotEnoughData` when it
+    is too thin."""
+    from personalisation import habits, tone
 
     train = {
         ModelVersion.Kind.SEND_TIME: habits.train_send_time,
         ModelVersion.Kind.PAYMENT_METHOD: habits.train_payment_method,
+        ModelVersion.Kind.TONE: tone.train_tone,
     }[kind]
     trained = train(as_of=as_of)
     score, rules = HABIT_SCORES[kind]
@@ -276,7 +281,9 @@ def habit_retrain(*, kind: str, as_of, actor: str) -> Retraining:
     score, rules = HABIT_SCORES[kind]
     mine, theirs = candidate.metrics[score], candidate.metrics[rules]
     active = ModelVersion.objects.filter(kind=kind, status=Status.ACTIVE).first()
-    if mine <= theirs:
+    if mine is None or theirs is None:
+        promote, why = False, f"{score} {mine} against {theirs}: nothing to compare"
+    elif mine <= theirs:
         promote, why = False, f"{score} {mine} does not beat the rules' {theirs}"
     elif active is not None and mine < active.metrics.get(score, 0):
         promote = False

@@ -303,21 +303,40 @@ def _weigh_uplift(
 
 
 def choose_tone(
-    customer: Customer, items: list[DueItem], action: str, rule=None
+    customer: Customer, items: list[DueItem], action: str, rule=None, hint=None
 ) -> Choice:
+    """The rules' tone by step and kind of debtor, or with a tone hint
+    (`tone.ToneHint`) for a reminder or notice the tone people like this
+    debtor paid after most; never below the step's floor or above a rule's
+    cap, and a rule that sets the tone wins."""
     floor = Tone.EMPATHETIC
     for item in items:
         floor = firmer_tone(floor, item.step.tone_floor)
+    cap = rule.tone_cap if rule is not None else ""
 
     if action in (Step.Action.FINAL_NOTICE, Step.Action.HANDOVER):
         base, why = Tone.FIRM, "a final notice is firm"
+    elif hint is not None and not (rule is not None and rule.tone):
+        allowed = [
+            t
+            for t in TONE_ORDER
+            if TONE_ORDER.index(t) >= TONE_ORDER.index(floor)
+            and (not cap or TONE_ORDER.index(t) <= TONE_ORDER.index(cap))
+        ] or [floor]
+        tone = max(allowed, key=lambda t: (hint.rates[t], -TONE_ORDER.index(t)))
+        rates = ", ".join(f"{t} {hint.rates[t]:.2f}" for t in TONE_ORDER)
+        why = (
+            f"{hint.version}: debtors like this one ({hint.basis}) paid most after "
+            f"a {tone} message (paid rates {rates}; allowed {', '.join(allowed)})"
+        )
+        scores = {t: round(hint.rates[t], 4) for t in TONE_ORDER}
+        return Choice(tone, why, {"model": hint.version, "rates": scores})
     elif customer.kind == Customer.Kind.BUSINESS:
         base, why = Tone.NEUTRAL, "business customers get a neutral tone"
     else:
         base, why = Tone.EMPATHETIC, "a consumer's first contacts are empathetic"
     if rule is not None and rule.tone:
         base, why = rule.tone, f"{rule.label} sets the tone {rule.tone}"
-    cap = rule.tone_cap if rule is not None else ""
     if cap and TONE_ORDER.index(base) > TONE_ORDER.index(cap):
         base, why = cap, f"{why}, capped at {cap} by {rule.label}"
 
@@ -621,7 +640,8 @@ def decide(
         allotment = experiments.allot(customer, items, action)
     if allotment is not None:
         channel = allotment.channel(channel, action)
-    tone = choose_tone(customer, items, action, rule)
+    tone_hint = habits.tones.get(customer.pk) if habits is not None else None
+    tone = choose_tone(customer, items, action, rule, hint=tone_hint)
     send_hint = habits.send_times.get(customer.pk) if habits is not None else None
     method_hint = habits.methods.get(customer.pk) if habits is not None else None
     options = choose_payment_options(
@@ -690,6 +710,7 @@ def decide(
         "time": send_time.scores.get("model"),
         "method": method_hint.version if method_hint is not None else None,
         "uplift": gain["version"] if gain is not None else None,
+        "tone": tone.scores.get("model"),
     }
     for name, version in learned.items():
         if version:

@@ -15,7 +15,11 @@ def retrain_nightly() -> str:
     product's history up to today; one line per kind says what happened."""
     as_of, actor = timezone.localdate(), "system:retrain-nightly"
     lines = [f"propensity: {propensity_retrain(as_of=as_of, actor=actor).reason}"]
-    for kind in (ModelVersion.Kind.SEND_TIME, ModelVersion.Kind.PAYMENT_METHOD):
+    for kind in (
+        ModelVersion.Kind.SEND_TIME,
+        ModelVersion.Kind.PAYMENT_METHOD,
+        ModelVersion.Kind.TONE,
+    ):
         outcome = habit_retrain(kind=kind, as_of=as_of, actor=actor)
         lines.append(f"{kind}: {outcome.reason}")
     return "\n".join(lines)

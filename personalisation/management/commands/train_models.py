@@ -116,8 +116,8 @@ class Command(BaseCommand):
                 f"({m['split']} split)"
             )
             self.stdout.write(
-                f"held out: {score} {m[score]:.4f} against the rules' "
-                f"{m[rules]:.4f}; log loss {m['log_loss']}"
+                f"held out: {score} {m[score]} against {rules} {m[rules]}"
+                + (f"; log loss {m['log_loss']}" if "log_loss" in m else "")
             )
             return
         self.stdout.write(
