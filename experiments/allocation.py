@@ -94,6 +94,33 @@ class Allotment:
             return choice
         return Choice(wanted, f"{self.describe}: {wanted}", choice.scores)
 
+    def send_time(self, choice, customer, policy, now):
+        """The arm's local hour on the standard answer's day, when the contact
+        policy's hours and the debtor's own window allow it and it is still
+        to come; the contact policy then places it like any other."""
+        from core.calendar import wall_time
+        from personalisation.services import allowed_window
+
+        kind = self.experiment.decides
+        if self.arm is None or kind != Experiment.Decides.SEND_HOUR:
+            return choice
+        hour, zone = self.arm.hour, customer.zone
+        start, end, _ = allowed_window(customer, policy)
+        if not start <= hour < end:
+            self.note = (
+                f"; arm {self.arm.key}'s {hour:%H:%M} is outside the allowed hours "
+                f"{start:%H:%M}–{end:%H:%M}, standard"
+            )
+            return choice
+        send_at = wall_time(choice.value.astimezone(zone).date(), hour, zone)
+        if send_at < now:
+            self.note = (
+                f"; arm {self.arm.key}'s {hour:%H:%M} has passed today, standard"
+            )
+            return choice
+        scores = {**choice.scores, "hour": hour.hour, "experiment": self.arm.key}
+        return Choice(send_at, f"{self.describe}: {hour:%H:%M}", scores)
+
     def apply(self, decision) -> None:
         """Set the arm's answer on the decision and say why."""
         kind = self.experiment.decides

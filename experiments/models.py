@@ -29,6 +29,7 @@ class Experiment(models.Model):
         VARIANT = "variant", "Wording variant"
         CHANNEL = "channel", "Channel"
         OFFER = "offer", "Payment options offered"
+        SEND_HOUR = "send_hour", "Send time (local hour)"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -174,11 +175,24 @@ class Arm(models.Model):
         elif decides == Experiment.Decides.CHANNEL:
             if self.value not in Channel.values:
                 return f"a channel is one of {', '.join(Channel.values)}"
+        elif decides == Experiment.Decides.SEND_HOUR:
+            if self.hour is None:
+                return "a send time is a local time as HH:MM, e.g. 18:00"
         elif decides == Experiment.Decides.OFFER:
             options = self.options
             if not options or any(o not in PAYMENT_OPTIONS for o in options):
                 return f"payment options are some of {', '.join(PAYMENT_OPTIONS)}"
         return ""
+
+    @property
+    def hour(self):
+        """The arm's local send time of a send-hour experiment, or None."""
+        from datetime import time
+
+        try:
+            return time.fromisoformat(self.value.strip())
+        except ValueError:
+            return None
 
     @property
     def options(self) -> list[str]:

@@ -415,7 +415,7 @@ def choose_payment_options(
     return Choice(options, why, scores)
 
 
-def _window(customer: Customer, policy: ContactPolicy) -> tuple[time, time, str]:
+def allowed_window(customer: Customer, policy: ContactPolicy) -> tuple[time, time, str]:
     """The hours that both the contact policy and the debtor's own window (set
     on their page) allow; the policy's alone when the two do not overlap."""
     start, end = policy.send_from, policy.send_until
@@ -488,7 +488,7 @@ def choose_send_time(
     policy = policy or ContactPolicy.built_in()
     zone, country, region = customer.zone, customer.country, debtor_region(customer)
     days = {"weekends": policy.weekends, "holidays": policy.public_holidays}
-    start, end, outside = _window(customer, policy)
+    start, end, outside = allowed_window(customer, policy)
     scores = {"zone": customer.time_zone, "window": f"{start:%H:%M}–{end:%H:%M}"}
     hour, learned = _learned_hour(hint, start, end) if hint else (None, "")
     if hour is not None:
@@ -655,6 +655,9 @@ def decide(
         hint=send_hint,
         may_wait=action == Step.Action.REMINDER,
     )
+    if allotment is not None:
+        # Before the contact policy, which still places the arm's hour.
+        send_time = allotment.send_time(send_time, customer, contact.policy, now)
     placed = choose_contact(
         customer, channel, send_time, contact, contacts.history(customer.pk)
     )

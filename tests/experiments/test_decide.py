@@ -130,3 +130,50 @@ def test_a_final_notice_keeps_its_letter_in_a_channel_experiment(
     assert decision.reasons["experiment"].endswith(
         "; a final notice keeps its letter, standard"
     )
+
+
+def test_a_send_hour_arm_moves_the_message_to_its_local_hour(
+    alice, make_experiment, reminder_items
+):
+    """Alice's standard slot is 18:00 Berlin; the arm sends at 09:00 that day."""
+    experiment = make_experiment(
+        "Morning", decides="send_hour", arms=[("am", "09:00", 1)], holdout_percent=0
+    )
+
+    standard = decision_for(alice, reminder_items())
+    decision = decision_for(alice, reminder_items(), experiment)
+
+    local = decision.send_at.astimezone(alice.zone)
+    assert standard.send_at.astimezone(alice.zone).hour == 18
+    assert (local.date(), local.hour) == (DAY, 9)
+    assert (
+        decision.reasons["send_time"]
+        == "in experiment Morning, arm am (by weight): 09:00"
+    )
+
+
+def test_a_send_hour_outside_the_allowed_hours_keeps_the_standard_time(
+    alice, make_experiment, reminder_items
+):
+    """The contact policy's 08:00–20:00 wins over an arm at 06:30."""
+    experiment = make_experiment(
+        "Dawn", decides="send_hour", arms=[("dawn", "06:30", 1)], holdout_percent=0
+    )
+
+    decision = decision_for(alice, reminder_items(), experiment)
+
+    assert decision.send_at == decision_for(alice, reminder_items()).send_at
+    assert decision.reasons["experiment"].endswith(
+        "arm dawn's 06:30 is outside the allowed hours 08:00–20:00, standard"
+    )
+
+
+def test_a_send_hour_arm_must_be_a_time():
+    from experiments.models import Arm, Experiment
+
+    arm = Arm(key="x", value="evening")
+
+    assert arm.value_error(Experiment.Decides.SEND_HOUR) == (
+        "a send time is a local time as HH:MM, e.g. 18:00"
+    )
+    assert Arm(key="y", value="18:00").value_error(Experiment.Decides.SEND_HOUR) == ""
