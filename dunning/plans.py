@@ -13,11 +13,16 @@ on and new cases take the new one.
 """
 
 import logging
-from collections.abc import Iterable, Sequence
+import operator
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import reduce
+from itertools import pairwise
 
 from django.db import transaction
+from django.db.models import Q
 
 from dunning.models import Case, Plan, Step
 
@@ -61,6 +66,45 @@ def step_due_on(
     if after_previous:
         due = max(due, last_step_on + timedelta(days=step.offset - previous.offset))
     return due
+
+
+def may_be_due(plans: Mapping[int, Sequence[Step]], on: date) -> Q | None:
+    """`step_due_on(…) <= on` for the next step of a claim's case, as a filter
+    on claims; None when no case has a step left.
+
+    SQL has no holiday calendar, so the claim's due date stands in for its
+    effective due date. That is never later (a due date on a holiday moves
+    forward), so the filter keeps every claim whose step is due and may keep a
+    few whose due date moved; `step_due_on` stays the final word. `plans` maps
+    each plan to its ordered steps with their offsets set. The terms are
+    grouped by their figures: a handful however many plan versions there are.
+    """
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for plan_id, steps in plans.items():
+        if not steps:
+            continue
+        groups["first", steps[0].offset, 0].append(plan_id)
+        for previous, step in pairwise(steps):
+            if step.counts_from == Step.CountsFrom.PREVIOUS:
+                groups["previous", step.offset, step.days].append(previous.id)
+            else:
+                groups["due", step.offset, step.offset - previous.offset].append(
+                    previous.id
+                )
+    terms = []
+    for (kind, offset, gap), ids in groups.items():
+        late_enough = Q(due_on__lte=on - timedelta(days=offset))
+        if kind == "first":
+            terms.append(
+                Q(case__current_step__isnull=True, case__plan_id__in=ids) & late_enough
+            )
+            continue
+        spaced = Q(case__last_step_on__lte=on - timedelta(days=gap))
+        never_taken = Q(case__last_step_on__isnull=True) & late_enough
+        if kind == "due":
+            spaced &= late_enough
+        terms.append(Q(case__current_step_id__in=ids) & (spaced | never_taken))
+    return reduce(operator.or_, terms) if terms else None
 
 
 @dataclass(frozen=True)

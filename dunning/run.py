@@ -29,7 +29,7 @@ from core.calendar import effective_due_date
 from core.money import ZERO
 from customers.models import Creditor
 from dunning.models import CallTask, Case, CaseStep, Plan, Run, Step
-from dunning.plans import annotate_offsets, step_due_on
+from dunning.plans import annotate_offsets, may_be_due, step_due_on
 from dunning.services import cases_instalments_missed, cases_resume_due
 from experiments.allocation import ExperimentBook
 from messaging.models import Message, MessageItem
@@ -328,7 +328,8 @@ def _run_partitions(run, workers: int, run_date, now, batch_size) -> list["RunSt
     return [task.result for task in tasks]
 
 
-def _candidates(creditor: Creditor, on: date, book: PlanBook, partition=WHOLE):
+def _open_claims(creditor: Creditor, on: date, book: PlanBook, partition=WHOLE):
+    """The open claims the run may look at: no case yet, or an actionable one."""
     claims = Invoice.objects.filter(
         creditor=creditor,
         status=Invoice.Status.OPEN,
@@ -342,12 +343,25 @@ def _candidates(creditor: Creditor, on: date, book: PlanBook, partition=WHOLE):
     return claims
 
 
+def _candidates(creditor: Creditor, on: date, book: PlanBook, partition=WHOLE):
+    """Of those, the claims that may act today: no case yet, or a case whose
+    next step may be due (`may_be_due`; `_step_is_due` decides)."""
+    due = may_be_due(book.steps, on)
+    acting = Q(case__isnull=True)
+    if due is not None:
+        acting |= due
+    return _open_claims(creditor, on, book, partition).filter(acting)
+
+
 def _run_creditor(creditor, on, now, book, stats, run, actor, batch_size, partition):
-    candidates = _candidates(creditor, on, book, partition)
+    # The batches are taken over the open claims, not the candidates: the
+    # planner cannot estimate the due filter and would sort every candidate
+    # for each batch; in customer order the index gives the next batch at once.
+    claims = _open_claims(creditor, on, book, partition)
     last_customer = 0
     while True:
         customer_ids = list(
-            candidates.filter(customer_id__gt=last_customer)
+            claims.filter(customer_id__gt=last_customer)
             .order_by("customer_id")
             .values_list("customer_id", flat=True)
             .distinct()[:batch_size]
@@ -363,12 +377,14 @@ def _run_creditor(creditor, on, now, book, stats, run, actor, batch_size, partit
 
 def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids, partition):
     # Lock the claims first: a concurrent run or payment waits for this batch.
+    # Within a debtor in the order payment_record locks them (due date, issue
+    # date, id), so that a payment and the run never wait on each other.
     invoices = list(
         _candidates(creditor, on, book, partition)
         .filter(customer_id__in=customer_ids)
         .select_for_update(of=("self",))
         .select_related("customer")
-        .order_by("customer_id", "due_on", "id")
+        .order_by("customer_id", "due_on", "issued_on", "id")
     )
     if not invoices:
         return

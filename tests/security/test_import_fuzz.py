@@ -5,11 +5,13 @@ Every case starts from a creditor with one imported customer and claim, so that
 """
 
 import re
+from contextlib import contextmanager
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +29,15 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
+
+
+@contextmanager
+def one_example():
+    """An example starts from the fixture's rows: hypothesis runs every example
+    in one test's database, so each example's own writes are rolled back."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
 
 
 def counts() -> tuple[int, ...]:
@@ -224,22 +235,23 @@ def test_a_truncated_file_is_refused_or_imports_only_whole_rows(
     tmp_path, imported, cut
 ):
     """Cut anywhere: refused with a reason, or only rows that are complete."""
-    content = (GOOD + EXTRA).encode()[:cut]
-    path = tmp_path / "cut.csv"
-    path.write_bytes(content)
-    before = counts()
+    with one_example():
+        content = (GOOD + EXTRA).encode()[:cut]
+        path = tmp_path / "cut.csv"
+        path.write_bytes(content)
+        before = counts()
 
-    try:
-        run(path)
-    except CommandError as exc:
-        assert counts() == before
-        assert re.search(r"cut\.csv( line \d+)?: \S", str(exc)), str(exc)
-        return
-    # Only the cut of the last newline leaves the new row whole.
-    added = Invoice.objects.filter(external_id="INV-2").exists()
-    assert added == (cut == len(GOOD + EXTRA) - 1)
-    if not added:
-        assert counts() == before
+        try:
+            run(path)
+        except CommandError as exc:
+            assert counts() == before
+            assert re.search(r"cut\.csv( line \d+)?: \S", str(exc)), str(exc)
+            return
+        # Only the cut of the last newline leaves the new row whole.
+        added = Invoice.objects.filter(external_id="INV-2").exists()
+        assert added == (cut == len(GOOD + EXTRA) - 1)
+        if not added:
+            assert counts() == before
 
 
 @FUZZ
@@ -249,17 +261,18 @@ def test_a_truncated_file_is_refused_or_imports_only_whole_rows(
 @given(junk=st.binary(min_size=1, max_size=2000))
 def test_binary_junk_appended_is_refused_or_harmless(tmp_path, imported, junk):
     """Random bytes after a good file: never a crash, never a half import."""
-    path = tmp_path / "junk.csv"
-    path.write_bytes(GOOD.encode() + junk)
-    before = counts()
+    with one_example():
+        path = tmp_path / "junk.csv"
+        path.write_bytes(GOOD.encode() + junk)
+        before = counts()
 
-    try:
-        run(path)
-    except CommandError as exc:
-        assert counts() == before
-        assert re.search(r"junk\.csv( line \d+)?: \S", str(exc)), str(exc)
-    else:
-        assert counts() == before, "junk rows must not import"
+        try:
+            run(path)
+        except CommandError as exc:
+            assert counts() == before
+            assert re.search(r"junk\.csv( line \d+)?: \S", str(exc)), str(exc)
+        else:
+            assert counts() == before, "junk rows must not import"
 
 
 CELL = st.text(
@@ -273,13 +286,14 @@ def test_random_cells_are_refused_row_by_row_or_imported_whole(
     tmp_path, imported, cells
 ):
     """Arbitrary text in every column: an error per bad row, or one valid row."""
-    path = tmp_path / "cells.csv"
-    row = ",".join('"' + cell.replace('"', '""') + '"' for cell in cells)
-    path.write_text(f"{HEADER}\n{row}\n", "utf-8")
-    before = counts()
+    with one_example():
+        path = tmp_path / "cells.csv"
+        row = ",".join('"' + cell.replace('"', '""') + '"' for cell in cells)
+        path.write_text(f"{HEADER}\n{row}\n", "utf-8")
+        before = counts()
 
-    try:
-        run(path)
-    except CommandError as exc:
-        assert counts() == before
-        assert re.search(r"cells\.csv( line \d+)?: \S", str(exc)), str(exc)
+        try:
+            run(path)
+        except CommandError as exc:
+            assert counts() == before
+            assert re.search(r"cells\.csv( line \d+)?: \S", str(exc)), str(exc)
