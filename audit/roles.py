@@ -46,7 +46,9 @@ ACKNOWLEDGE_ALERTS = (r"delivery", r"acknowledge_channelalert")
 
 ROLES: dict[str, list[tuple[str, str]]] = {
     MANAGER: [(r".*", r"view_\w+"), *CONFIGURATION, WORK_CASES, ACKNOWLEDGE_ALERTS],
-    CLERK: [(DOMAIN_APPS, r"view_\w+"), WORK_CASES],
+    # Not what payment providers reported (ProviderPaymentEvent): a manager's
+    # or an auditor's when a payment or reversal is questioned.
+    CLERK: [(DOMAIN_APPS, r"view_(?!providerpaymentevent$)\w+"), WORK_CASES],
     AUDITOR: [(r".*", r"view_\w+")],
 }
 

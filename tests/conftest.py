@@ -196,3 +196,35 @@ def make_rule():
         return rule
 
     return make
+
+
+def _staff(username: str, role: str):
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(username, password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def manager(db):
+    """Maria, a dunning manager."""
+    from audit.roles import MANAGER
+
+    return _staff("maria", MANAGER)
+
+
+@pytest.fixture
+def clerk(db):
+    """Carl, a collections clerk."""
+    from audit.roles import CLERK
+
+    return _staff("carl", CLERK)
+
+
+@pytest.fixture
+def auditor(db):
+    """Audrey, an auditor."""
+    from audit.roles import AUDITOR
+
+    return _staff("audrey", AUDITOR)

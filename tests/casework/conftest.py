@@ -3,31 +3,8 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, User
 
-from audit.roles import AUDITOR, CLERK, MANAGER
 from tests.admin.helpers import open_case
-
-
-def _staff(username: str, role: str) -> User:
-    user = User.objects.create_user(username, password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-@pytest.fixture
-def manager(db):
-    return _staff("maria", MANAGER)
-
-
-@pytest.fixture
-def clerk(db):
-    return _staff("carl", CLERK)
-
-
-@pytest.fixture
-def auditor(db):
-    return _staff("audrey", AUDITOR)
 
 
 @pytest.fixture

@@ -7,10 +7,7 @@ from datetime import UTC, date, datetime
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-
-from audit.roles import CLERK, MANAGER
 
 ZORA = {
     "name": "Zora Quintessa-Vell",
@@ -27,22 +24,6 @@ def run(on: str) -> dict:
     out = StringIO()
     call_command("run_dunning", "--date", on, "--json", stdout=out)
     return json.loads(out.getvalue())
-
-
-def _staff(username: str, role: str) -> User:
-    user = User.objects.create_user(username, password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-@pytest.fixture
-def manager(db):
-    return _staff("maria", MANAGER)
-
-
-@pytest.fixture
-def clerk(db):
-    return _staff("carl", CLERK)
 
 
 @pytest.fixture

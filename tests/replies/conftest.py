@@ -3,9 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, User
 
-from audit.roles import AUDITOR, CLERK
 from tests.admin.helpers import open_case
 
 GENERIC_SECRET = "generic-secret"
@@ -47,19 +45,3 @@ def claim(alice, make_invoice, today):
 @pytest.fixture
 def case(claim):
     return open_case(claim)
-
-
-def _staff(username: str, role: str) -> User:
-    user = User.objects.create_user(username, password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-@pytest.fixture
-def clerk(db):
-    return _staff("carl", CLERK)
-
-
-@pytest.fixture
-def auditor(db):
-    return _staff("audrey", AUDITOR)

@@ -18,9 +18,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, User
 
-from audit.roles import AUDITOR, CLERK, MANAGER
 from delivery.models import DeliveryEvent
 from payments.services import credit_note_post, payment_record
 from personalisation.models import Decision
@@ -29,27 +27,6 @@ from portal.services import link_create
 from tests.admin.helpers import open_case, send_message, take_step
 
 PERIOD = {"date_from": "2025-03-01", "date_to": "2025-03-31"}
-
-
-def _staff(username: str, role: str) -> User:
-    user = User.objects.create_user(username, password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-@pytest.fixture
-def manager(db):
-    return _staff("maria", MANAGER)
-
-
-@pytest.fixture
-def clerk(db):
-    return _staff("carl", CLERK)
-
-
-@pytest.fixture
-def auditor(db):
-    return _staff("audrey", AUDITOR)
 
 
 def pay(invoice, amount: str, on: date):
