@@ -124,14 +124,31 @@ class PlanBook:
             annotate_offsets(steps)
         self.default = Plan.objects.filter(is_default=True).first()
         offsets = [s.offset for steps in self.steps.values() for s in steps]
-        # How many days before the due date a pre-due note may go out.
-        self.lookahead = max([0] + [-d for d in offsets])
+        # How many days before the due date a pre-due note may go out; None
+        # when every step comes after the due date.
+        early = [-d for d in offsets if d <= 0]
+        self.lookahead = max(early) if early else None
+
+    def horizon(self, on: date) -> date:
+        """The latest due date of a claim the run reads on `on`: overdue ones,
+        and those a step on or before the due date may reach that day."""
+        if self.lookahead is None:
+            return on - timedelta(days=1)
+        return on + timedelta(days=self.lookahead)
 
     def plan_for(self, creditor: Creditor) -> Plan:
         plan = creditor.default_plan or self.default
         if plan is None:
             raise RuntimeError("No default dunning plan: create one in the admin.")
         return plan
+
+    def opens_on(self, plan_id: int, late_days: int) -> bool:
+        """Whether a claim this many days past its effective due date gets a
+        case under the plan: once overdue, or on the day of a first step
+        that comes before the due date (a pre-due note)."""
+        steps = self.steps[plan_id]
+        first = steps[0].offset if steps else 1
+        return late_days > 0 or late_days >= first
 
     def next_step(self, case: Case) -> tuple[Step | None, Step | None]:
         """The step after the case's current one, and the current one."""
@@ -334,7 +351,7 @@ def _open_claims(creditor: Creditor, on: date, book: PlanBook, partition=WHOLE):
         creditor=creditor,
         status=Invoice.Status.OPEN,
         open_amount__gt=0,
-        due_on__lt=on + timedelta(days=book.lookahead),
+        due_on__lte=book.horizon(on),
     ).filter(Q(case__isnull=True) | Q(case__state__in=ACTIONABLE))
     if partition.count > 1:
         claims = claims.alias(share=Mod("customer_id", partition.count)).filter(
@@ -425,17 +442,19 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids, partiti
             invoice.due_on, creditor.country, creditor.subdivision
         )
         invoice.late_days = (on - effective).days
-        if invoice.id not in cases and invoice.late_days > 0:
-            # The first matching rule may choose the plan or hold the case.
-            opening = rules.evaluate(context(invoice))
+        if invoice.id in cases:
+            continue
+        # The first matching rule may choose the plan or hold the case.
+        opening = rules.evaluate(context(invoice))
+        if book.opens_on((opening.plan or plan).pk, invoice.late_days):
             case = Case(
                 invoice=invoice,
                 customer_id=invoice.customer_id,
                 creditor=creditor,
                 plan=opening.plan or plan,
                 opened_on=on,
-                # A new overdue case starts in dunning directly; the log row
-                # written below records that transition.
+                # A new case starts in dunning directly; the log row written
+                # below records that transition.
                 state=Case.State.IN_DUNNING,
             )
             if opening.hold:

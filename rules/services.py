@@ -223,12 +223,16 @@ def simulate(
             figures=figures[invoice.customer_id],
         )
         if case is None:
-            if late_days <= 0:
+            opening = rules.evaluate(base)
+            plan = opening.plan or plans.plan_for(creditor)
+            if not plans.opens_on(plan.pk, late_days):
+                # Overdue from the day after, or a pre-due step's day.
+                steps = plans.steps[plan.pk]
+                first = min(steps[0].offset, 1) if steps else 1
                 result.treatment = "not yet overdue"
-                result.next_on = effective + timedelta(days=1)
+                result.next_on = effective + timedelta(days=first)
                 continue
-            result.opening = rules.evaluate(base)
-            plan = result.opening.plan or plans.plan_for(creditor)
+            result.opening = opening
             case = Case(
                 invoice=invoice,
                 plan=plan,

@@ -167,7 +167,7 @@ def test_the_filter_never_drops_a_due_claim(creditor, spread):
             due = (
                 case.state in ACTIONABLE
                 and step is not None
-                and invoice.due_on < on + timedelta(days=book.lookahead)
+                and invoice.due_on <= book.horizon(on)
                 and _step_is_due(case, step, previous, (on - effective).days, on)
             )
             if due:
@@ -188,7 +188,7 @@ def test_the_run_reads_fewer_claims_and_takes_the_same_steps(creditor, spread):
         for step, previous in [book.next_step(case)]
         if case.state in ACTIONABLE
         and step is not None
-        and case.invoice.due_on < on + timedelta(days=book.lookahead)
+        and case.invoice.due_on <= book.horizon(on)
         and _step_is_due(
             case,
             step,
@@ -203,3 +203,23 @@ def test_the_run_reads_fewer_claims_and_takes_the_same_steps(creditor, spread):
     taken = sorted(CaseStep.objects.values_list("case__invoice_id", "step_id"))
     assert taken == expected
     assert 0 < summary["claims_examined"] < Case.objects.count()
+
+
+def test_a_note_before_the_due_date_goes_out_on_its_day(creditor, alice, make_invoice):
+    """A note three days before the due date: read and taken exactly then."""
+    plan = Plan.objects.create(name="Early", creditor=creditor)
+    Step.objects.create(
+        plan=plan,
+        position=1,
+        name="Heads-up",
+        action="reminder",
+        days=-3,
+        channels=["email"],
+    )
+    creditor.default_plan = plan
+    creditor.save(update_fields=["default_plan"])
+    invoice = make_invoice(alice, due_on=date(2025, 3, 13))
+
+    assert invoice.id not in candidates(creditor, date(2025, 3, 9))
+    assert invoice.id in candidates(creditor, date(2025, 3, 10))
+    assert run(date(2025, 3, 10))["steps_taken"] == {"1:Heads-up": 1}
