@@ -77,6 +77,10 @@ def checkout_start(
         wanted = {int(i) for i in invoice_ids}
     except (TypeError, ValueError):
         raise CheckoutError("Claims are named by their ids.") from None
+    # An id no database column can hold names no claim (and would not reach
+    # the query: SQLite and PostgreSQL refuse it).
+    if any(not 0 < i < 2**63 for i in wanted):
+        raise CheckoutError("Claims are named by their ids.")
     if not wanted:
         raise CheckoutError("No claim selected.")
 

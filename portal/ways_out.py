@@ -58,6 +58,9 @@ def _claim(link: PortalLink, invoice_id, t: dict) -> Invoice:
         invoice_id = int(invoice_id)
     except (TypeError, ValueError):
         raise WayOutError(t["refused"]) from None
+    if not 0 < invoice_id < 2**63:
+        # No column holds it: no claim has it, and the database would refuse it.
+        raise WayOutError(t["refused"])
     invoice = (
         Invoice.objects.select_for_update()
         .filter(

@@ -153,6 +153,7 @@ def page_texts(key: str) -> list[str]:
 
 @FUZZ
 @example(amount="1e999999999", claims=["1"], why="")
+@example(amount="", claims=["99999999999999999999"], why="")
 @example(amount="12,50", claims=["abc"], why="")
 @example(amount="", claims=[], why="\x00")
 @given(amount=TEXT, claims=st.lists(TEXT, max_size=3), why=TEXT)
@@ -269,3 +270,16 @@ def test_language(page, language):
     token, _ = page
 
     post(reverse("portal:language", args=[token]), {"language": language})
+
+
+def test_a_claim_id_no_column_holds_is_refused_not_an_error(client, page):
+    """The path's <int:…> takes any digits; the page refuses them plainly."""
+    token, _invoice = page
+    too_big = "9" * 25
+
+    response = client.post(
+        reverse("portal:dispute", args=[token, too_big]), {"reason": "not mine"}
+    )
+
+    assert response.status_code in (302, 400)
+    assert not ClerkTask.objects.exists()
