@@ -39,7 +39,7 @@ else
 endif
 	@mkdir -p var
 	@$(MANAGE) run_dunning --send-now --json $(if $(DATE),--date $(DATE)) > var/last-run.json
-	@echo "== outbox: $$($(MANAGE) shell -c 'from django.conf import settings; print(settings.OUTBOX_DIR)')"
+	@echo "== outbox: $$($(MANAGE) shell --no-imports -c 'from django.conf import settings; print(settings.OUTBOX_DIR)')"
 	@echo "== admin login (http://$(HOST)/admin/): $$($(MANAGE) demo_admin)"
 	@echo "== a debtor's page: $$($(MANAGE) portal_link 2>/dev/null || echo 'none: no claim in dunning')"
 	@echo "== run summary (JSON)"
