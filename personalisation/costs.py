@@ -8,6 +8,8 @@ outranks the general one, which outranks the defaults below.
 
 from decimal import Decimal
 
+from django.db.models import Q
+
 from customers.models import Channel
 
 # A letter costs postage and printing; an e-mail almost nothing.
@@ -21,18 +23,27 @@ DEFAULT_COSTS = {
 
 def channel_costs(creditor=None) -> dict[str, Decimal]:
     """The cost of one contact per channel for `creditor` (one query)."""
-    from django.db.models import Q
+    creditor_id = creditor.pk if creditor is not None else None
+    return channel_costs_for([creditor_id])[creditor_id]
 
+
+def channel_costs_for(creditor_ids) -> dict[int | None, dict[str, Decimal]]:
+    """creditor id → its costs per channel, for many creditors in one query
+    (None: the general figures)."""
     from personalisation.models import ChannelCost
 
-    costs = {str(k): v for k, v in DEFAULT_COSTS.items()}
-    scope = Q(creditor__isnull=True)
-    if creditor is not None:
-        scope |= Q(creditor=creditor)
-    # The general rows first, so that the creditor's own overwrite them.
-    for channel, cost, _ in sorted(
-        ChannelCost.objects.filter(scope).values_list("channel", "cost", "creditor_id"),
-        key=lambda row: row[2] is not None,
-    ):
-        costs[channel] = cost
+    ids = {i for i in creditor_ids if i is not None}
+    general = {str(k): v for k, v in DEFAULT_COSTS.items()}
+    own: dict[int, dict[str, Decimal]] = {i: {} for i in ids}
+    rows = ChannelCost.objects.filter(
+        Q(creditor__isnull=True) | Q(creditor_id__in=ids)
+    ).values_list("channel", "cost", "creditor_id")
+    for channel, cost, creditor_id in rows:
+        if creditor_id is None:
+            general[channel] = cost
+        else:
+            own[creditor_id][channel] = cost
+    # A creditor's own figure outranks the general one.
+    costs = {i: {**general, **own[i]} for i in ids}
+    costs[None] = general
     return costs

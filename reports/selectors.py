@@ -34,7 +34,7 @@ from dunning.models import Case as DunningCase
 from dunning.models import Step
 from messaging.models import Message, MessageItem
 from payments.models import Invoice, LedgerEntry, ledger_sum
-from personalisation.costs import channel_costs
+from personalisation.costs import channel_costs_for
 from portal.models import EngagementEvent
 
 Kind = LedgerEntry.Kind
@@ -362,12 +362,12 @@ def collections_per_week(scope: Scope) -> dict[str, list[tuple[date, Decimal]]]:
     }
 
 
-def contact_costs(scope: Scope, creditors) -> dict[str, Decimal]:
+def contact_costs(scope: Scope) -> dict[str, Decimal]:
     """Per currency: what the messages sent in the period cost.
 
     Channel costs are in the creditor's own currency (`personalisation.costs`),
-    so they count against the money collected in that currency. `creditors`
-    maps id to creditor, for `channel_costs`.
+    so they count against the money collected in that currency. One query
+    for the messages, one for the costs of every creditor among them.
     """
     messages = Message.objects.filter(
         status=Message.Status.SENT,
@@ -382,15 +382,11 @@ def contact_costs(scope: Scope, creditors) -> dict[str, Decimal]:
         .annotate(n=Count("id"))
         .order_by()
     )
+    rows = list(rows)
+    prices = channel_costs_for({row["creditor_id"] for row in rows})
     costs: dict[str, Decimal] = defaultdict(Decimal)
-    prices = {}
     for row in rows:
-        creditor_id = row["creditor_id"]
-        if creditor_id not in prices:
-            # TODO: one read for all creditors once personalisation.costs
-            # offers it; until then one query per creditor that sent messages.
-            prices[creditor_id] = channel_costs(creditors[creditor_id])
-        price = prices[creditor_id].get(row["channel"], Decimal(0))
+        price = prices[row["creditor_id"]].get(row["channel"], Decimal(0))
         costs[row["creditor__default_currency"]] += price * row["n"]
     return dict(sorted(costs.items()))
 

@@ -96,12 +96,12 @@ def _money(amount: Decimal, currency: str) -> str:
     return format_money(amount, currency)
 
 
-def _currency_figures(scope: Scope, creditors) -> list[dict]:
+def _currency_figures(scope: Scope) -> list[dict]:
     rates = selectors.collection_rates(scope)
     aging = selectors.aging(scope)
     sales = selectors.credit_sales(scope)
     weeks = selectors.collections_per_week(scope)
-    costs = selectors.contact_costs(scope, creditors)
+    costs = selectors.contact_costs(scope)
     currencies = sorted({*rates, *aging, *sales, *weeks, *costs})
     figures = []
     for currency in currencies:
@@ -204,7 +204,6 @@ def results_view(request, *, admin_site):
     if not request.user.has_perm("reports.view_results"):
         raise PermissionDenied
     creditors = Creditor.objects.order_by("name").only("id", "name", "default_currency")
-    creditor_list = list(creditors)
     currencies = (
         Invoice.objects.order_by("currency")
         .values_list("currency", flat=True)
@@ -228,7 +227,7 @@ def results_view(request, *, admin_site):
         )
         context.update(
             scope=scope,
-            currencies=_currency_figures(scope, {c.pk: c for c in creditor_list}),
+            currencies=_currency_figures(scope),
             days_to_pay=selectors.days_to_pay(scope),
             funnel=_funnel_context(scope),
         )

@@ -375,3 +375,21 @@ def test_the_run_weighs_the_creditors_channel_costs(bob_ltd, standard_plan):
         "letter": "0.4000",
         "email": "0.01",
     }
+
+
+def test_many_creditors_costs_in_one_query(creditor, django_assert_num_queries):
+    """Each creditor's own figures over the general ones, one read for all."""
+    from customers.models import Creditor
+    from personalisation.costs import channel_costs_for
+
+    other = Creditor.objects.create(name="Other GmbH", country="DE")
+    ChannelCost.objects.create(channel="letter", cost=Decimal("0.95"))
+    ChannelCost.objects.create(creditor=other, channel="letter", cost=Decimal("0.70"))
+
+    with django_assert_num_queries(1):
+        costs = channel_costs_for([creditor.pk, other.pk])
+
+    assert costs[creditor.pk]["letter"] == Decimal("0.95")
+    assert costs[other.pk]["letter"] == Decimal("0.70")
+    assert costs[None]["letter"] == Decimal("0.95")
+    assert costs[other.pk]["email"] == Decimal("0.01")

@@ -143,7 +143,7 @@ def test_collections_per_week_on_claims_in_dunning(portfolio):
 def test_contact_costs_and_cost_per_unit(portfolio, creditor):
     """E-mail 0.01 + SMS 0.08 + letter 1.10, in the creditor's euros; the
     failed e-mail costs nothing."""
-    costs = selectors.contact_costs(MARCH, {creditor.pk: creditor})
+    costs = selectors.contact_costs(MARCH)
 
     assert costs == {"EUR": Decimal("1.19")}
     # 1.19 / 600.00 = 0.001983…
@@ -207,6 +207,6 @@ def test_contact_costs_follow_the_costs_a_manager_set(portfolio, creditor):
 
     ChannelCost.objects.create(creditor=creditor, channel="letter", cost="0.80")
 
-    costs = selectors.contact_costs(MARCH, {creditor.pk: creditor})
+    costs = selectors.contact_costs(MARCH)
 
     assert costs == {"EUR": Decimal("0.89")}

@@ -184,8 +184,8 @@ def _more_of_everything(alice, make_invoice, n: int, start: int) -> None:
 def test_the_number_of_queries_does_not_grow_with_the_data(
     client, manager, portfolio, alice, make_invoice, django_assert_max_num_queries
 ):
-    """Session and permissions, the filter's lists, the figures, one read of
-    the channel costs per creditor that sent messages (here one)."""
+    """Session and permissions, the filter's lists, the figures and one read
+    of the channel costs for every creditor that sent messages."""
     client.force_login(manager)
     client.get(URL, PERIOD)
     with CaptureQueriesContext(connection) as small:
