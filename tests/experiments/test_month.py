@@ -108,3 +108,5 @@ def test_the_command_runs_the_month_in_a_scratch_database(tmp_path, capfd):
     assert "Holdout (standard)" in out
     assert "leader: Variant" in out
     assert f"DATABASE_URL=sqlite:///{scratch}" in out
+    # The simulated e-mails are filed beside the scratch database.
+    assert list((tmp_path / "month-outbox" / "email").iterdir())

@@ -54,7 +54,17 @@ class Command(BaseCommand):
         if database.exists():
             raise CommandError(f"{database} exists; name a new file")
         database.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+        # The simulated messages go to files beside the scratch database,
+        # never to the live outbox or a real provider.
+        outbox = database.with_name(f"{database.stem}-outbox")
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{database}",
+            "OUTBOX_DIR": str(outbox),
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "SMS_BACKEND": "messaging.backends.sms.FileSMSBackend",
+            "WHATSAPP_BACKEND": "messaging.backends.sms.FileWhatsAppBackend",
+        }
         command = [
             sys.executable,
             str(Path(settings.BASE_DIR) / "manage.py"),
