@@ -176,3 +176,25 @@ def instalment_plans_end(*, invoice_ids, actor: str) -> int:
     if ended:
         logger.info("%d instalment plans ended with their claims", len(ended))
     return len(ended)
+
+
+def instalment_plans_resume(*, settled_on: dict[int, date], why: str) -> set[int]:
+    """Plans completed by a settlement that was booked back run again; returns the
+    claims whose plan resumed.
+
+    `settled_on` maps each claim that opened again to the day it had been settled.
+    A plan completed on that day because the claim was settled is active again with
+    its own schedule, so an instalment the reversed payment had covered is missed
+    the day after its due date like any other (`cases_instalments_missed`).
+    """
+    plans = InstalmentPlan.objects.select_for_update().filter(
+        invoice_id__in=list(settled_on),
+        status=InstalmentPlan.Status.COMPLETED,
+        status_reason__startswith=ENDS[Invoice.Status.PAID][1],
+    )
+    resumed = [plan for plan in plans if plan.ended_on == settled_on[plan.invoice_id]]
+    for plan in resumed:
+        plan.status, plan.ended_on = InstalmentPlan.Status.ACTIVE, None
+        plan.status_reason = f"active again: {why}"[:200]
+    InstalmentPlan.objects.bulk_update(resumed, ["status", "status_reason", "ended_on"])
+    return {plan.invoice_id for plan in resumed}

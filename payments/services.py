@@ -560,10 +560,12 @@ def payment_reverse(
     Each ledger row of the payment gets its opposite `reversal` row, so fees,
     interest and principal are owed again as before. A claim the payment had
     settled opens again and its case goes back to dunning (the state log says
-    why). Reversing a payment twice changes nothing.
+    why), or back into its instalment plan when the settlement had completed one.
+    Reversing a payment twice changes nothing.
     """
     from dunning.models import Case
     from dunning.services import case_transition
+    from payments.instalments import instalment_plans_resume
 
     if not reason.strip():
         raise LedgerError("A reversal needs a reason.")
@@ -598,22 +600,31 @@ def payment_reverse(
         .annotate(total=Sum("amount"))
         .values_list("invoice_id", "total")
     )
-    reopened = []
+    was_settled_on = {}
     for invoice in invoices:
         invoice.open_amount = ledger_sum(totals.get(invoice.id))
         if invoice.status == Invoice.Status.PAID and invoice.open_amount > 0:
+            was_settled_on[invoice.id] = invoice.settled_on
             invoice.status, invoice.settled_on = Invoice.Status.OPEN, None
-            reopened.append(invoice.id)
+    reopened = sorted(was_settled_on)
     Invoice.objects.bulk_update(invoices, ["open_amount", "status", "settled_on"])
+    why = f"payment {payment.pk} reversed: {reason}"
+    in_plan = instalment_plans_resume(settled_on=was_settled_on, why=why)
     for case in Case.objects.filter(
         invoice_id__in=reopened, state=Case.State.CLOSED_PAID
     ).order_by("id"):
         case_transition(
-            case_id=case.pk,
-            transition="reopen",
-            actor=actor,
-            description=f"payment {payment.pk} reversed: {reason}"[:300],
+            case_id=case.pk, transition="reopen", actor=actor, description=why[:300]
         )
+        if case.invoice_id in in_plan:
+            # The plan the payment had completed runs again: the case waits in
+            # it, and a missed instalment sends it back to dunning.
+            case_transition(
+                case_id=case.pk,
+                transition="agree_instalments",
+                actor=actor,
+                description=f"instalment plan active again, {why}"[:300],
+            )
     logger.info(
         "payment %s reversed by %s: %d claims, %d reopened",
         payment.pk,
