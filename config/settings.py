@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from config.caches import caches_from_env
 from config.env import (
     env_bool,
     env_choice,
@@ -289,6 +290,15 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+# Rate-limit counters (admin login, portal, API clients) live in the cache:
+# CACHE_URL, else REDIS_URL, else the database in production and memory in
+# development (config/caches.py, docs/OPERATIONS.md).
+CACHES = caches_from_env(
+    cache_url=env_str("CACHE_URL"),
+    redis_url=REDIS_URL,
+    debug=DEBUG,
+    key_prefix=env_str("CACHE_KEY_PREFIX") or "dunning",
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
