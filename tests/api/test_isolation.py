@@ -1,63 +1,10 @@
 """Tenant isolation: a client sees and changes only its own creditors' data."""
 
-from datetime import date
-from decimal import Decimal
-
 import pytest
 
-from customers.models import Customer
-from payments.services import credit_note_post, payment_record
 from tests.api.conftest import invoice_item
-from tests.messaging.factories import make_message
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def beta_rows(beta, make_invoice):
-    """One of everything, owned by creditor Beta."""
-    from payments.instalments import instalment_plan_record
-
-    customer = Customer.objects.create(
-        creditor=beta, external_id="B-1", name="Berta Brandt", email="b@example.com"
-    )
-    invoice = make_invoice(customer, amount="300.00", number="B-INV-1")
-    other = make_invoice(customer, amount="40.00", number="B-INV-2")
-    message = make_message(customer, [(invoice, 1)])
-    note = credit_note_post(
-        invoice=other,
-        external_id="B-CN-1",
-        amount=Decimal("10"),
-        currency="EUR",
-        issued_on=date(2025, 3, 5),
-        actor="test",
-    )
-    payment = payment_record(
-        customer=customer,
-        amount=Decimal("5"),
-        currency="EUR",
-        received_on=date(2025, 3, 6),
-        actor="test",
-        external_id="B-PAY-1",
-        invoice=other,
-    )
-    plan, _ = instalment_plan_record(
-        creditor=beta,
-        invoice=other,
-        external_id="B-PLAN-1",
-        agreed_on=date(2025, 3, 7),
-        instalments=[(date(2025, 4, 1), Decimal("25"))],
-        actor="test",
-    )
-    return {
-        "customers": customer.pk,
-        "invoices": invoice.pk,
-        "cases": invoice.case.pk,
-        "messages": message.pk,
-        "credit-notes": note.pk,
-        "payments": payment.pk,
-        "instalment-plans": plan.pk,
-    }
 
 
 @pytest.mark.parametrize(
