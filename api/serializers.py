@@ -328,6 +328,7 @@ class PaymentSerializer(MoneyMixin, serializers.ModelSerializer):
             "invoice",
             "invoice_external_id",
             "unallocated_amount",
+            "refunded_amount",
             "reversed_on",
             "reversal_reason",
             "created_at",

@@ -30,6 +30,13 @@ def to_minor(amount: Decimal, currency: str) -> int:
     return int(round_money(amount, currency).scaleb(minor_units(currency)))
 
 
+def from_minor(count: int, currency: str) -> Decimal:
+    """A provider's integer count of minor units as an amount."""
+    return (
+        Decimal(int(count)).scaleb(-minor_units(currency)).quantize(quantum(currency))
+    )
+
+
 def parse_amount(raw: str, currency: str) -> Decimal:
     """Parse a plain decimal string; refuse more decimals than the currency has."""
     from decimal import InvalidOperation

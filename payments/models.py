@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.core.validators import FileExtensionValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from core.calendar import effective_due_date
 from core.money import format_money
@@ -151,6 +151,9 @@ class Payment(models.Model):
         null=True, blank=True, help_text="The money came back: a failed debit"
     )
     reversal_reason = models.CharField(max_length=300, blank=True)
+    refunded_amount = models.DecimalField(
+        **MONEY, default=0, help_text="Given back to the payer so far (refunds)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -163,6 +166,10 @@ class Payment(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(amount__gt=0), name="payment_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0, refunded_amount__lte=F("amount")),
+                name="payment_refund_within_amount",
             ),
         ]
 

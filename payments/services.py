@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 
 from api.events import EventType, emit
-from core.money import ZERO, round_money
+from core.money import ZERO, format_money, round_money
 from payments.models import CreditNote, Invoice, LedgerEntry, Payment, ledger_sum
 
 logger = logging.getLogger(__name__)
@@ -550,50 +550,42 @@ def credit_note_post(
     return note
 
 
-@transaction.atomic
-def payment_reverse(
-    *, payment: Payment, reversed_on: date, actor: str, reason: str
-) -> list[int]:
-    """Book back a payment that failed after it was recorded (a returned direct
-    debit, a charge-back); returns the ids of the claims it reached.
+def _still_on_claims(payment: Payment) -> list[tuple[int, str, Decimal]]:
+    """What of `payment` its claims still hold: (claim, component, amount), in
+    the order it was allocated, parts already booked back left out."""
+    held: dict[tuple[int, str], Decimal] = {}
+    rows = payment.entries.filter(kind__in=[Kind.PAYMENT, Kind.REVERSAL]).order_by("id")
+    for entry in rows.only("invoice_id", "component", "amount"):
+        key = (entry.invoice_id, entry.component)
+        held[key] = held.get(key, ZERO) - entry.amount
+    return [(claim, part, amount) for (claim, part), amount in held.items() if amount]
 
-    Each ledger row of the payment gets its opposite `reversal` row, so fees,
-    interest and principal are owed again as before. A claim the payment had
-    settled opens again and its case goes back to dunning (the state log says
-    why), or back into its instalment plan when the settlement had completed one.
-    Reversing a payment twice changes nothing.
-    """
+
+def _book_back(payment: Payment, parts, *, on: date, actor: str, why: str) -> list[int]:
+    """Reversal rows for `parts` of the payment, then the claims' balances; a
+    claim the payment had settled opens again, its case back into dunning or
+    into the instalment plan the settlement had completed. Returns the claims."""
     from dunning.models import Case
     from dunning.services import case_transition
     from payments.instalments import instalment_plans_resume
 
-    if not reason.strip():
-        raise LedgerError("A reversal needs a reason.")
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
-    if payment.reversed_on is not None:
-        return []
-    entries = list(payment.entries.filter(kind=Kind.PAYMENT))
-    invoice_ids = sorted({entry.invoice_id for entry in entries})
+    invoice_ids = sorted({claim for claim, _part, _amount in parts})
     invoices = list(
         Invoice.objects.select_for_update().filter(pk__in=invoice_ids).order_by("id")
     )
     LedgerEntry.objects.bulk_create(
         LedgerEntry(
-            invoice_id=entry.invoice_id,
+            invoice_id=claim,
             kind=Kind.REVERSAL,
-            component=entry.component,
-            amount=-entry.amount,
-            booked_on=reversed_on,
+            component=part,
+            amount=amount,
+            booked_on=on,
             payment=payment,
             actor=actor,
-            reason=f"payment {payment.pk} reversed: {reason}"[:300],
+            reason=why[:300],
         )
-        for entry in entries
+        for claim, part, amount in parts
     )
-    payment.reversed_on, payment.reversal_reason = reversed_on, reason[:300]
-    payment.unallocated_amount = ZERO
-    payment.save(update_fields=["reversed_on", "reversal_reason", "unallocated_amount"])
-
     totals = dict(
         LedgerEntry.objects.filter(invoice_id__in=invoice_ids)
         .values_list("invoice_id")
@@ -606,12 +598,10 @@ def payment_reverse(
         if invoice.status == Invoice.Status.PAID and invoice.open_amount > 0:
             was_settled_on[invoice.id] = invoice.settled_on
             invoice.status, invoice.settled_on = Invoice.Status.OPEN, None
-    reopened = sorted(was_settled_on)
     Invoice.objects.bulk_update(invoices, ["open_amount", "status", "settled_on"])
-    why = f"payment {payment.pk} reversed: {reason}"
     in_plan = instalment_plans_resume(settled_on=was_settled_on, why=why)
     for case in Case.objects.filter(
-        invoice_id__in=reopened, state=Case.State.CLOSED_PAID
+        invoice_id__in=sorted(was_settled_on), state=Case.State.CLOSED_PAID
     ).order_by("id"):
         case_transition(
             case_id=case.pk, transition="reopen", actor=actor, description=why[:300]
@@ -626,10 +616,99 @@ def payment_reverse(
                 description=f"instalment plan active again, {why}"[:300],
             )
     logger.info(
-        "payment %s reversed by %s: %d claims, %d reopened",
+        "payment %s booked back by %s: %d claims, %d reopened",
         payment.pk,
         actor,
         len(invoice_ids),
-        len(reopened),
+        len(was_settled_on),
     )
     return invoice_ids
+
+
+@transaction.atomic
+def payment_reverse(
+    *, payment: Payment, reversed_on: date, actor: str, reason: str
+) -> list[int]:
+    """Book back a payment that failed after it was recorded (a returned direct
+    debit, a charge-back); returns the ids of the claims it reached.
+
+    What the payment still pays on each claim gets its opposite `reversal` row,
+    so fees, interest and principal are owed again as before (a part refunded
+    earlier was booked back then). A claim the payment had settled opens again
+    and its case goes back to dunning (the state log says why), or back into its
+    instalment plan when the settlement had completed one. Reversing a payment
+    twice changes nothing.
+    """
+    if not reason.strip():
+        raise LedgerError("A reversal needs a reason.")
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.reversed_on is not None:
+        return []
+    parts = _still_on_claims(payment)
+    payment.reversed_on, payment.reversal_reason = reversed_on, reason[:300]
+    payment.unallocated_amount = ZERO
+    payment.save(update_fields=["reversed_on", "reversal_reason", "unallocated_amount"])
+    return _book_back(
+        payment,
+        parts,
+        on=reversed_on,
+        actor=actor,
+        why=f"payment {payment.pk} reversed: {reason}",
+    )
+
+
+@transaction.atomic
+def payment_refund(
+    *, payment: Payment, amount: Decimal, refunded_on: date, actor: str, reason: str
+) -> list[int]:
+    """Give part of a payment back to the payer (a partial card refund); returns
+    the claims that are owed more again.
+
+    The refund comes first out of the payment's customer credit, then out of
+    what it paid, last allocated first: under BGB §367 the principal it paid
+    is owed again before its interest and fees. A refund of all that is left
+    of the payment reverses it (`reversed_on`). More than is left is refused.
+    """
+    if not reason.strip():
+        raise LedgerError("A refund needs a reason.")
+    if amount <= 0:
+        raise LedgerError(f"A refund must be positive, not {amount}.")
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    currency = payment.currency
+    if amount != round_money(amount, currency):
+        raise LedgerError(f"{amount} has more decimals than {currency} allows.")
+    left = ZERO if payment.reversed_on else payment.amount - payment.refunded_amount
+    if amount > left:
+        raise LedgerError(
+            f"Payment {payment.pk} has {format_money(left, currency)} left to "
+            f"refund, not {format_money(amount, currency)}."
+        )
+    from_credit = min(amount, payment.unallocated_amount)
+    rest, parts = amount - from_credit, []
+    for claim, part, held in reversed(_still_on_claims(payment)):
+        if rest <= 0:
+            break
+        take = min(rest, held)
+        parts.append((claim, part, take))
+        rest -= take
+    if rest > 0:
+        raise LedgerError(
+            f"Payment {payment.pk}: its ledger rows hold "
+            f"{format_money(amount - rest, currency)} of the "
+            f"{format_money(amount, currency)} to refund."
+        )
+    payment.unallocated_amount -= from_credit
+    payment.refunded_amount += amount
+    fields = ["unallocated_amount", "refunded_amount"]
+    if payment.refunded_amount == payment.amount:
+        payment.reversed_on, payment.reversal_reason = refunded_on, reason[:300]
+        fields += ["reversed_on", "reversal_reason"]
+    payment.save(update_fields=fields)
+    return _book_back(
+        payment,
+        parts,
+        on=refunded_on,
+        actor=actor,
+        why=f"payment {payment.pk}: {format_money(amount, currency)} refunded: "
+        f"{reason}",
+    )

@@ -5,7 +5,8 @@ completed (`portal.services.checkout_complete`). Stripe reports later that the
 charge behind it was refunded (`charge.refunded`) or disputed by the
 cardholder (`charge.dispute.created`, a charge-back): the money is gone, so
 the payment is booked back with `payments.services.payment_reverse` and the
-claims it had settled are dunned again. The charge names its PaymentIntent;
+claims it had settled are dunned again. A partial refund books back that part
+(`payments.services.payment_refund`). The charge names its PaymentIntent;
 Stripe's list of checkout sessions filtered by that PaymentIntent names the
 session, and so our checkout and its payment.
 
@@ -19,9 +20,9 @@ import requests
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from core.money import to_minor
+from core.money import format_money, from_minor, to_minor
 from payments.models import Payment, ProviderPaymentEvent
-from payments.services import payment_reverse
+from payments.services import LedgerError, payment_refund, payment_reverse
 from portal.models import Checkout
 from portal.providers import ProviderEventData, StripeCheckoutProvider
 from portal.providers import _stripe_secret_key as stripe_secret_key
@@ -82,25 +83,46 @@ def _reverse(payment: Payment, reason: str) -> str:
     )
     if not invoice_ids:
         return "reversed before"
+    _dun_again(invoice_ids)
+    return "payment reversed"
+
+
+def _refund(event: ProviderEventData, payment: Payment, refunded) -> str:
+    """A part of the charge refunded: Stripe's `amount_refunded` is the charge's
+    total so far, so only what it adds to the refunds booked before is booked."""
+    if not isinstance(refunded, int) or isinstance(refunded, bool) or refunded < 0:
+        logger.warning("stripe event %s: no amount refunded", event.id)
+        return "refund without an amount: not booked"
+    total = from_minor(refunded, payment.currency)
+    added = total - payment.refunded_amount
+    if payment.reversed_on is not None or added <= 0:
+        return "refunded before"
+    try:
+        invoice_ids = payment_refund(
+            payment=payment,
+            amount=added,
+            refunded_on=payment.creditor.local_today(),
+            actor=f"provider:{PROVIDER}",
+            reason=f"Stripe refund of charge {event.reference}",
+        )
+    except LedgerError as exc:
+        logger.warning("stripe event %s: refund refused: %s", event.id, exc)
+        return f"refund not booked: {exc}"[:200]
+    _dun_again(invoice_ids)
+    return f"{format_money(added, payment.currency)} refunded"
+
+
+def _dun_again(invoice_ids) -> None:
     from django_q.tasks import async_task
 
     transaction.on_commit(lambda: async_task("api.tasks.claims_dun", invoice_ids))
-    return "payment reversed"
 
 
 def _act(event: ProviderEventData, payment: Payment) -> str:
     details = event.details
     if event.type == REFUNDED:
-        refunded = details.get("amount_refunded")
         if not details.get("refunded"):
-            # TODO: book a partial refund as its own negative payment once the
-            # ledger has one (payment_reverse books back the whole payment).
-            logger.warning(
-                "stripe event %s: partial refund of payment %s not booked",
-                event.id,
-                payment.pk,
-            )
-            return f"partial refund ({refunded} minor units) not booked"
+            return _refund(event, payment, details.get("amount_refunded"))
         return _reverse(payment, f"Stripe refund of charge {event.reference}")
     if event.type == DISPUTED:
         amount = details.get("amount")

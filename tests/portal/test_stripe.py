@@ -451,20 +451,47 @@ def test_a_refund_after_a_charge_back_changes_nothing_more(client, stripe, claim
     assert list(outcomes) == ["payment reversed", "reversed before"]
 
 
-def test_a_partial_refund_books_nothing_and_says_so(client, stripe, claim, paid):
-    response = post_event(
+def test_a_partial_refund_books_back_that_part_once(client, stripe, claim, paid):
+    """€50.00 of €252.50 refunded: the claim owes €50.00 again and its case is
+    back in dunning; the same total again, in a new event, books nothing more."""
+    body = refund(refunded=False, amount_refunded=5000)
+    first = post_event(client, charge_event("charge.refunded", body))
+    again = post_event(client, charge_event("charge.refunded", body, event_id="evt_2"))
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    paid.refresh_from_db()
+    assert paid.reversed_on is None
+    assert paid.refunded_amount == Decimal("50.00")
+    claim.refresh_from_db()
+    assert claim.status == Invoice.Status.OPEN
+    assert claim.open_amount == Decimal("50.00")
+    assert Case.objects.get(invoice=claim).state != Case.State.CLOSED_PAID
+    outcomes = ProviderPaymentEvent.objects.order_by("id").values_list(
+        "outcome", flat=True
+    )
+    assert list(outcomes) == ["€50.00 refunded", "refunded before"]
+
+
+def test_refunds_adding_up_to_the_charge_reverse_the_payment(
+    client, stripe, claim, paid
+):
+    """Stripe's amount_refunded is the total so far: 50.00, then 252.50."""
+    post_event(
         client,
         charge_event("charge.refunded", refund(refunded=False, amount_refunded=5000)),
     )
+    post_event(client, charge_event("charge.refunded", refund(), event_id="evt_2"))
 
-    assert response.status_code == 200
     paid.refresh_from_db()
-    assert paid.reversed_on is None
+    assert paid.reversed_on == BERLIN_TODAY
     claim.refresh_from_db()
-    assert claim.status == Invoice.Status.PAID
-    assert ProviderPaymentEvent.objects.get().outcome == (
-        "partial refund (5000 minor units) not booked"
+    assert claim.open_amount == Decimal("252.50")
+    reversed_total = sum(
+        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REVERSAL).values_list(
+            "amount", flat=True
+        )
     )
+    assert reversed_total == Decimal("252.50")
 
 
 def test_a_charge_of_another_integration_books_nothing(client, stripe, paid):
