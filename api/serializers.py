@@ -98,6 +98,9 @@ class CustomerItemSerializer(serializers.Serializer):
     postcode = _text(20)
     city = _text(100)
     country = serializers.RegexField(r"^[A-Z]{2}$", required=False)
+    subdivision = _text(
+        10, help_text="Region for public holidays (ISO 3166-2 without the country)"
+    )
     language = serializers.RegexField(r"^[a-z]{2}$", required=False)
     time_zone = serializers.CharField(
         max_length=64, required=False, validators=[validate_time_zone]
@@ -237,6 +240,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             "postcode",
             "city",
             "country",
+            "subdivision",
             "language",
             "time_zone",
             "birth_year",

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from core.calendar import subdivision_problem
 from customers.importers.base import CustomerRow
 from customers.models import Customer
 from payments.models import CreditNote, Invoice, LedgerEntry, Payment
@@ -101,6 +102,9 @@ UNDELIVERABLE = {
 }
 
 
+COUNTRY = Customer._meta.get_field("country").default
+
+
 def customers_upsert(*, creditor, rows, invalid: dict, actor: str) -> BatchResult:
     """Create or update customers; fields an item leaves out stay as they are."""
     errors = dict(invalid)
@@ -119,6 +123,11 @@ def customers_upsert(*, creditor, rows, invalid: dict, actor: str) -> BatchResul
             continue
         values = {name: data[name] for name in CustomerRow.FIELDS if name in data}
         customer = existing.get(data["external_id"])
+        country = values.get("country", customer.country if customer else COUNTRY)
+        region = values.get("subdivision", customer.subdivision if customer else "")
+        if problem := subdivision_problem(country, region):
+            errors[index] = {"subdivision": [problem]}
+            continue
         if customer is None:
             customer = Customer(
                 creditor=creditor, external_id=data["external_id"], **values

@@ -61,13 +61,6 @@ class DispatchCheck:
     reason: str
 
 
-def debtor_region(customer) -> str:
-    # TODO: read customer.subdivision directly once Customer has the field
-    # (customers/models.py belongs to another change now); until then only an
-    # in-memory value is seen and debtors get their country's holidays.
-    return getattr(customer, "subdivision", "") or ""
-
-
 def _contacts(messages, since: datetime):
     """(customer id, Contact) for the messages that count, from `since` on."""
     from messaging.models import Message
@@ -350,9 +343,7 @@ def dispatch_check(message, now: datetime) -> DispatchCheck:
     recorded = (message.decision.scores or {}).get("contact_policy", {})
     applied = policy_by_id(recorded.get("policy_id"), customer)
     policy = applied.policy
-    calendar = Calendar(
-        policy, customer.zone, customer.country, debtor_region(customer)
-    )
+    calendar = Calendar(policy, customer.zone, customer.country, customer.subdivision)
     history = contact_history(
         customer.pk, history_since(policy, now), exclude=message.pk
     )

@@ -13,8 +13,32 @@ def _holidays(country: str, subdivision: str, year: int):
             country, subdiv=subdivision or None, years=year
         )
     except NotImplementedError:
+        if subdivision:
+            # A region the library does not know (stored before it was
+            # checked): the country's own holidays still hold.
+            return _holidays(country, "", year)
         # A country the library does not know has no public holidays for us.
         return {}
+
+
+@lru_cache(maxsize=1)
+def _regions() -> dict[str, list[str]]:
+    return holidays.list_supported_countries()
+
+
+def subdivision_problem(country: str, subdivision: str) -> str:
+    """Why `subdivision` is not a region of `country` with its own public
+    holidays, or "" if it is one (or empty)."""
+    if not subdivision:
+        return ""
+    known = _regions().get(country.upper())
+    if not known:
+        return f"{country} has no regions with holidays of their own"
+    if subdivision not in known:
+        return (
+            f"{subdivision!r} is not a region of {country}: one of {', '.join(known)}"
+        )
+    return ""
 
 
 def is_working_day(day: date, country: str, subdivision: str = "") -> bool:

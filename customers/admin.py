@@ -123,7 +123,10 @@ class CustomerAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Address", {"fields": ["street", "postcode", "city", "country"]}),
+        (
+            "Address",
+            {"fields": ["street", "postcode", "city", "country", "subdivision"]},
+        ),
         (
             "Profile",
             {

@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from core.calendar import subdivision_problem
+
 
 def validate_time_zone(value: str) -> None:
     try:
@@ -142,6 +144,12 @@ class Creditor(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self):
+        super().clean()
+        problem = subdivision_problem(self.country, self.subdivision)
+        if problem:
+            raise ValidationError({"subdivision": problem})
+
     def interest_regime_for(self, customer_kind: str):
         """The regime the creditor chose for this kind of customer, or None."""
         if customer_kind == Customer.Kind.BUSINESS:
@@ -173,6 +181,11 @@ class Customer(models.Model):
     postcode = models.CharField(max_length=20, blank=True)
     city = models.CharField(max_length=100, blank=True)
     country = models.CharField(max_length=2, default="DE")
+    subdivision = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text="Region for public holidays, e.g. BY (Bavaria); empty: the country's",
+    )
     language = models.CharField(max_length=8, default="en")
     time_zone = models.CharField(
         max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
@@ -215,6 +228,12 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.external_id})"
+
+    def clean(self):
+        super().clean()
+        problem = subdivision_problem(self.country, self.subdivision)
+        if problem:
+            raise ValidationError({"subdivision": problem})
 
     @property
     def zone(self) -> ZoneInfo:

@@ -25,7 +25,6 @@ from contact.policy import (
     AppliedPolicy,
     Calendar,
     ContactBook,
-    debtor_region,
     place_contact,
 )
 from core.calendar import closed_day_reason, next_open_time, wall_time
@@ -486,7 +485,7 @@ def choose_send_time(
     debtor clearly engages on more. Without one the rules guess by kind.
     """
     policy = policy or ContactPolicy.built_in()
-    zone, country, region = customer.zone, customer.country, debtor_region(customer)
+    zone, country, region = customer.zone, customer.country, customer.subdivision
     days = {"weekends": policy.weekends, "holidays": policy.public_holidays}
     start, end, outside = allowed_window(customer, policy)
     scores = {"zone": customer.time_zone, "window": f"{start:%H:%M}–{end:%H:%M}"}
@@ -586,9 +585,7 @@ def choose_contact(
         key=lambda c: channel.scores[c],
     )
     ranked = [channel.value] + [c for c in others if c != channel.value]
-    calendar = Calendar(
-        policy, customer.zone, customer.country, debtor_region(customer)
-    )
+    calendar = Calendar(policy, customer.zone, customer.country, customer.subdivision)
     placement = place_contact(contact, history, ranked, start, calendar)
     scores["blocked"] = placement.blocked
     return Choice(placement, placement.reason, scores)

@@ -354,7 +354,15 @@ def _anonymise(customer) -> None:
     """The person goes; kind, language, zone and country stay for the books
     and for the statistics that count debtors by them."""
     customer.name = erased_name(customer.pk)
-    for field in ("email", "phone", "street", "postcode", "city", "segment"):
+    for field in (
+        "email",
+        "phone",
+        "street",
+        "postcode",
+        "city",
+        "subdivision",
+        "segment",
+    ):
         setattr(customer, field, "")
     for field in (
         "birth_year",

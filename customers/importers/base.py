@@ -59,6 +59,7 @@ class CustomerRow:
     postcode: str = ""
     city: str = ""
     country: str = "DE"
+    subdivision: str = ""
     language: str = "en"
     time_zone: str = "Europe/Berlin"
     birth_year: int | None = None
@@ -80,6 +81,7 @@ class CustomerRow:
         "postcode",
         "city",
         "country",
+        "subdivision",
         "language",
         "time_zone",
         "birth_year",

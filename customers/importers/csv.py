@@ -13,6 +13,7 @@ from babel.numbers import is_currency
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from core.calendar import subdivision_problem
 from customers.importers.base import (
     CreditNoteRow,
     CreditorDefaults,
@@ -57,7 +58,8 @@ decimals than the currency has). Columns marked * are required.
 PATH 1, customers and invoices, one row per invoice:
   customer_id*, customer_name*, customer_kind (consumer|business), email,
   phone (E.164), street, postcode, city, country (ISO 3166, default: the
-  creditor's), language (default en), time_zone (IANA, default: the creditor's),
+  creditor's), subdivision (the region whose public holidays hold, e.g. BY),
+  language (default en), time_zone (IANA, default: the creditor's),
   birth_year, customer_since, segment, preferred_channel
   (email|sms|whatsapp|letter), consent_email (default true), consent_sms,
   consent_whatsapp (default false), consent_letter (default true),
@@ -171,6 +173,9 @@ def _customer(where: str, cells: dict[str, str], creditor) -> CustomerRow:
     country = text("country", 2).upper() or creditor.country
     if not COUNTRY.match(country):
         raise RowError(f"country {country!r} is not an ISO 3166 code")
+    subdivision = text("subdivision", 10)
+    if problem := subdivision_problem(country, subdivision):
+        raise RowError(f"subdivision: {problem}")
     language = text("language", 8) or "en"
     if not LANGUAGE.match(language):
         raise RowError(f"language {language!r} is not a language code")
@@ -199,6 +204,7 @@ def _customer(where: str, cells: dict[str, str], creditor) -> CustomerRow:
         postcode=text("postcode", 20),
         city=text("city", 100),
         country=country,
+        subdivision=subdivision,
         language=language,
         time_zone=time_zone,
         birth_year=birth_year,

@@ -152,6 +152,25 @@ def test_customers_are_created_then_updated_field_by_field(post, creditor):
     assert customer.email_undeliverable_since is None
 
 
+def test_a_customer_s_region_is_stored_and_checked_against_its_country(post, creditor):
+    """BY is a region of DE; sent alone it is checked against the stored country."""
+    created = post(
+        "customers/bulk/",
+        {"items": [{"external_id": "C-1", "name": "Anna Bauer", "subdivision": "BY"}]},
+    )
+    moved = post(
+        "customers/bulk/",
+        {"items": [{"external_id": "C-1", "name": "Anna Bauer", "country": "FR"}]},
+    )
+
+    assert created.json()["created"] == 1
+    assert moved.status_code == 400
+    refused = moved.json()["items"][0]
+    assert refused["errors"]["subdivision"][0].startswith("'BY' is not a region of FR")
+    customer = Customer.objects.get(external_id="C-1")
+    assert (customer.country, customer.subdivision) == ("DE", "BY")
+
+
 def test_payments_are_allocated_through_the_ledger(post, alice, sync_tasks):
     """A payment settles the oldest claim first; the same payment twice is one."""
     post(

@@ -4,6 +4,7 @@ from datetime import date, datetime, time
 
 import pytest
 
+from customers.models import Customer
 from tests.contact.conftest import BERLIN
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +63,8 @@ def test_a_bavarian_debtor_waits_past_epiphany(alice, decide_on):
     """6 January is a holiday in Bavaria, not in Berlin."""
     in_berlin = decide_on(alice, date(2025, 1, 6))
     alice.subdivision = "BY"
+    alice.save(update_fields=["subdivision"])
+    alice = Customer.objects.get(pk=alice.pk)
 
     in_bavaria = decide_on(alice, date(2025, 1, 6))
 

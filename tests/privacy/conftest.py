@@ -35,6 +35,7 @@ def zora(creditor):
         external_id="C-0815",
         kind="consumer",
         country="DE",
+        subdivision="SN",
         language="de",
         time_zone="Europe/Berlin",
         birth_date=date(1937, 5, 6),

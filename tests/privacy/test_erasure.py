@@ -86,6 +86,8 @@ def test_erasure_leaves_no_personal_data_and_the_ledger_balances(
     zora.refresh_from_db()
     assert zora.name == f"erased customer {zora.pk}"
     assert zora.birth_year is None and zora.birth_date is None
+    assert (zora.street, zora.postcode, zora.city, zora.subdivision) == ("",) * 4
+    assert zora.country == "DE"
     assert not zora.portal_links.filter(revoked_at__isnull=True).exists()
     assert erasure.actor == f"user:{manager.pk}" and not erasure.forced
     assert AccessLog.objects.filter(
