@@ -5,6 +5,7 @@ set-up (SQLite under var/, django-q2's ORM broker, file backends under var/outbo
 that a new user needs nothing but Python.
 """
 
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -79,6 +80,8 @@ MIDDLEWARE = [
     # First, so that every log line of the request carries its id.
     "ops.middleware.request_id",
     "django.middleware.security.SecurityMiddleware",
+    # Static files before sessions and the rest: no database, no cookies.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "ops.middleware.default_csp",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -153,6 +156,22 @@ TIME_ZONE = env_timezone("TIME_ZONE", "Europe/Berlin")
 
 STATIC_URL = "static/"
 STATIC_ROOT = env_path("STATIC_ROOT", VAR_DIR / "static")
+# WhiteNoise serves the static files in every process, with or without a web
+# server in front: after `collectstatic` from STATIC_ROOT (compressed copies,
+# content-hashed names with STATIC_MANIFEST=true), without it from the apps'
+# own folders, so a deployment that skipped collectstatic still has its CSS.
+WHITENOISE_USE_FINDERS = True
+# Without collectstatic STATIC_ROOT does not exist: the finders serve, so
+# WhiteNoise's warning about it at every start says nothing wrong.
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("STATIC_MANIFEST", default=False)
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
+}
 
 # Outbox for the file backends: e-mails, SMS and letters land here in development.
 OUTBOX_DIR = env_path("OUTBOX_DIR", VAR_DIR / "outbox")
