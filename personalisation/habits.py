@@ -93,7 +93,7 @@ def segment_key(kind: str, band: str, country: str) -> str:
     return f"{kind}/{band}/{country}"
 
 
-def _segment_keys(key: str) -> list[str]:
+def segment_levels(key: str) -> list[str]:
     """The segment and its coarser ones: kind/band/country, kind/band, kind, all."""
     kind, band, _country = key.split("/")
     return [key, f"{kind}/{band}", kind, ""]
@@ -137,7 +137,7 @@ class SendTimeModel:
 
     def prior(self, segment: str) -> tuple[str, Counts | None]:
         """The finest segment with enough events, and its counts."""
-        for key in _segment_keys(segment):
+        for key in segment_levels(segment):
             counts = self.segments.get(key)
             if counts is not None and counts.total >= MIN_SEGMENT_EVENTS:
                 return key, counts
@@ -273,7 +273,7 @@ def train_send_time(*, as_of: date) -> TrainedHabit:
     own: dict[int, Counts] = defaultdict(Counts)
     for customer_id, moment in train:
         key = _customer_segment(customers[customer_id], moment.date())
-        for level in _segment_keys(key):
+        for level in segment_levels(key):
             segments[level].add(moment)
         own[customer_id].add(moment)
     model = SendTimeModel(dict(segments))

@@ -24,7 +24,7 @@ from datetime import date, timedelta
 import sklearn
 
 from personalisation.features import age_band
-from personalisation.habits import TrainedHabit, _segment_keys, segment_key
+from personalisation.habits import TrainedHabit, segment_key, segment_levels
 from personalisation.training import NotEnoughData
 
 WINDOW_DAYS = 14
@@ -61,7 +61,7 @@ class ToneModel:
         """Posterior mean paid rate per tone for a segment, and its basis."""
         overall = self.segments.get("", Tally())
         basis, tally = "all debtors", overall
-        for key in _segment_keys(segment):
+        for key in segment_levels(segment):
             found = self.segments.get(key)
             if found is not None and found.total >= MIN_SEGMENT_MESSAGES:
                 basis, tally = key or "all debtors", found
@@ -122,7 +122,7 @@ def _segment(customer, on: date) -> str:
 def fit(rows) -> ToneModel:
     segments: dict[str, Tally] = defaultdict(Tally)
     for day, customer, tone, paid in rows:
-        for key in _segment_keys(_segment(customer, day)):
+        for key in segment_levels(_segment(customer, day)):
             segments[key].add(tone, paid)
     return ToneModel(dict(segments))
 
