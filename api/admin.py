@@ -42,14 +42,20 @@ class ApiClientAdmin(admin.ModelAdmin):
         if token:
             _show_token(request, obj, token)
 
-    @admin.action(description="Revoke the tokens of the selected clients")
+    # A client's tokens are the keys to its creditors' data: only who may
+    # change the client revokes them or has a new one shown.
+    @admin.action(
+        description="Revoke the tokens of the selected clients", permissions=["change"]
+    )
     def revoke(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
         self.message_user(request, f"{count} client(s) revoked.")
 
-    @admin.action(description="Give the selected clients a new token")
+    @admin.action(
+        description="Give the selected clients a new token", permissions=["change"]
+    )
     def new_token(self, request, queryset):
         for client in queryset:
             token = client.new_token()
@@ -108,7 +114,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Send the selected deliveries again now")
+    @admin.action(
+        description="Send the selected deliveries again now", permissions=["change"]
+    )
     def resend(self, request, queryset):
         count = deliveries_resend(queryset.values_list("pk", flat=True))
         self.message_user(request, f"{count} delivery(ies) queued to be sent again.")

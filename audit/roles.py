@@ -43,9 +43,18 @@ CONFIGURATION = [
 WORK_CASES = (r"dunning", r"work_case")
 # A manager answers for the channels: a failure-rate alert is theirs to close.
 ACKNOWLEDGE_ALERTS = (r"delivery", r"acknowledge_channelalert")
+# And for the models personalisation decides with: the model version's change
+# permission is what promoting and rolling back need (its form is read only).
+PROMOTE_MODELS = (r"personalisation", r"change_modelversion")
 
 ROLES: dict[str, list[tuple[str, str]]] = {
-    MANAGER: [(r".*", r"view_\w+"), *CONFIGURATION, WORK_CASES, ACKNOWLEDGE_ALERTS],
+    MANAGER: [
+        (r".*", r"view_\w+"),
+        *CONFIGURATION,
+        WORK_CASES,
+        ACKNOWLEDGE_ALERTS,
+        PROMOTE_MODELS,
+    ],
     # Not what payment providers reported (ProviderPaymentEvent): a manager's
     # or an auditor's when a payment or reversal is questioned.
     CLERK: [(DOMAIN_APPS, r"view_(?!providerpaymentevent$)\w+"), WORK_CASES],

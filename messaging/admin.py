@@ -3,9 +3,9 @@ and the message templates managers write, with a preview for a real case."""
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -238,16 +238,33 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         ]
         return urls + super().get_urls()
 
+    def _readable(self, request, model):
+        """The rows of `model` the user may open in its own admin: a preview
+        shows a real message or case, so it shows only those."""
+        model_admin = self.admin_site._registry.get(model)
+        if model_admin is None or not model_admin.has_view_permission(request):
+            return model.objects.none()
+        return model_admin.get_queryset(request)
+
+    def _template(self, request, object_id) -> MessageTemplate:
+        template = self.get_object(request, unquote(object_id))
+        if template is None:
+            raise Http404("No such template.")
+        if not self.has_view_permission(request, template):
+            raise PermissionDenied
+        return template
+
     def _preview_target(self, request, template):
         """The message or case chosen on the page; the newest fitting one if none."""
         from dunning.models import Case
 
+        messages = self._readable(request, Message)
         form = PreviewForm(request.GET or None)
         message = case = None
         if form.is_bound and form.is_valid():
             if form.cleaned_data["message"]:
                 message = (
-                    Message.objects.select_related("creditor", "customer", "decision")
+                    messages.select_related("creditor", "customer", "decision")
                     .filter(pk=form.cleaned_data["message"])
                     .first()
                 )
@@ -255,9 +272,8 @@ class MessageTemplateAdmin(admin.ModelAdmin):
                     form.add_error("message", "No message with this id.")
             elif form.cleaned_data["case"]:
                 case = (
-                    Case.objects.select_related(
-                        "invoice", "customer", "creditor", "plan"
-                    )
+                    self._readable(request, Case)
+                    .select_related("invoice", "customer", "creditor", "plan")
                     .filter(pk=form.cleaned_data["case"])
                     .first()
                 )
@@ -265,7 +281,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
                     form.add_error("case", "No case with this id.")
         elif not form.is_bound:
             message = (
-                Message.objects.select_related("creditor", "customer", "decision")
+                messages.select_related("creditor", "customer", "decision")
                 .filter(channel=template.channel, language=template.language)
                 .order_by("-id")
                 .first()
@@ -275,9 +291,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     def preview_view(self, request, object_id):
         from messaging.preview import template_preview
 
-        template = get_object_or_404(MessageTemplate, pk=object_id)
-        if not self.has_view_permission(request, template):
-            raise PermissionDenied
+        template = self._template(request, object_id)
         form, message, case = self._preview_target(request, template)
         preview = error = None
         if message is not None or case is not None:
@@ -299,7 +313,8 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             )
             + "?"
             + request.GET.urlencode(),
-            "recent_messages": Message.objects.filter(channel=template.channel)
+            "recent_messages": self._readable(request, Message)
+            .filter(channel=template.channel)
             .select_related("customer")
             .order_by("-id")[:10],
         }
@@ -311,9 +326,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         from messaging.letters import html_to_pdf
         from messaging.preview import template_preview
 
-        template = get_object_or_404(MessageTemplate, pk=object_id)
-        if not self.has_view_permission(request, template):
-            raise PermissionDenied
+        template = self._template(request, object_id)
         if template.channel != "letter":
             raise Http404("Only letter templates have a PDF.")
         form, message, case = self._preview_target(request, template)

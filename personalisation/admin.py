@@ -4,6 +4,7 @@ the model registry with promote and roll back."""
 import json
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 from django.utils.html import format_html
 
 from personalisation.models import ChannelCost, Decision, ModelVersion
@@ -134,7 +135,18 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def metrics_json(self, model):
         return pretty_json(model.metrics)
 
-    @admin.action(description="Promote the selected version (one per kind)")
+    # The change form is read only, so promoting has its own name for the
+    # model's change permission.
+    def has_promote_permission(self, request) -> bool:
+        opts = self.opts
+        return request.user.has_perm(
+            f"{opts.app_label}.{get_permission_codename('change', opts)}"
+        )
+
+    @admin.action(
+        description="Promote the selected version (one per kind)",
+        permissions=["promote"],
+    )
     def promote(self, request, queryset):
         chosen = list(queryset)
         if len({m.kind for m in chosen}) != len(chosen):
@@ -146,7 +158,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
         promoted = sum(model_promote(model=m, actor=actor) for m in chosen)
         self.message_user(request, f"{promoted} version(s) promoted.")
 
-    @admin.action(description="Roll back the selected kinds to the previous version")
+    @admin.action(
+        description="Roll back the selected kinds to the previous version",
+        permissions=["promote"],
+    )
     def roll_back(self, request, queryset):
         actor = f"user:{request.user.pk}"
         kinds = sorted(set(queryset.values_list("kind", flat=True)))

@@ -7,6 +7,7 @@ exports and erasures record themselves.
 
 import logging
 
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
 
 from privacy.models import AccessLog
@@ -45,8 +46,14 @@ class StaffAccessLogMiddleware:
         match = getattr(request, "resolver_match", None)
         if match is None or response.status_code >= 400:
             return response
+        # A GET that redirected showed nothing (case work the state does not
+        # allow, an id of no row); a POST that redirected saved.
+        if request.method != "POST" and response.status_code != 200:
+            return response
         page = f"{match.namespace}:{match.url_name}"
-        if page not in LOGGED_PAGES or not request.user.is_authenticated:
+        # A user the admin sent to its login page saw nothing: the redirect
+        # is not an error status, so it is told apart by the site's own check.
+        if page not in LOGGED_PAGES or not admin.site.has_permission(request):
             return response
         object_id = match.kwargs.get("object_id")
         if object_id:

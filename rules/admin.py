@@ -13,7 +13,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -356,7 +356,10 @@ class RuleSetAdmin(admin.ModelAdmin):
             links.insert(0, (add, "Add rule"))
         return format_html_join(" · ", '<a href="{}" class="rules-tool">{}</a>', links)
 
-    @admin.action(description="Activate the selected draft (retires the active set)")
+    @admin.action(
+        description="Activate the selected draft (retires the active set)",
+        permissions=["change"],
+    )
     def activate(self, request, queryset):
         done = 0
         for rule_set in queryset.order_by("id"):
@@ -372,7 +375,7 @@ class RuleSetAdmin(admin.ModelAdmin):
         if done:
             self.message_user(request, f"Activated {done} rule set(s).")
 
-    @admin.action(description="Copy as a new draft")
+    @admin.action(description="Copy as a new draft", permissions=["add"])
     def copy_as_draft(self, request, queryset):
         for rule_set in queryset:
             services.rule_set_copy(rule_set_id=rule_set.pk, actor=actor_of(request))
@@ -423,10 +426,17 @@ class RuleSetAdmin(admin.ModelAdmin):
             return None
         return RuleSet.objects.filter(pk=int(raw)).first()
 
+    def _rule_set(self, request, pk) -> RuleSet:
+        # Through the admin's queryset, so a set the list hides is not found.
+        rule_set = self.get_object(request, str(pk))
+        if rule_set is None:
+            raise Http404("No such rule set.")
+        return rule_set
+
     def dry_run_view(self, request, pk):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        rule_set = get_object_or_404(RuleSet, pk=pk)
+        rule_set = self._rule_set(request, pk)
         on = self._day(request)
         against_none = request.GET.get("against") == "none"
         result = services.dry_run(
@@ -453,9 +463,10 @@ class RuleSetAdmin(admin.ModelAdmin):
     def activate_view(self, request, pk):
         if request.method != "POST" or not self.has_change_permission(request):
             raise PermissionDenied
+        rule_set = self._rule_set(request, pk)
         try:
             rule_set = services.rule_set_activate(
-                rule_set_id=pk, actor=actor_of(request)
+                rule_set_id=rule_set.pk, actor=actor_of(request)
             )
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
@@ -465,9 +476,14 @@ class RuleSetAdmin(admin.ModelAdmin):
         self.message_user(request, f"{rule_set} is now active.")
         return HttpResponseRedirect(reverse("admin:rules_ruleset_changelist"))
 
-    def _explain(self, request, invoices, subject, back_url):
-        if not request.user.has_perm("payments.view_invoice"):
+    def _readable(self, request, model):
+        """The rows of `model` the user may open in its own admin, or refused."""
+        model_admin = self.admin_site._registry[model]
+        if not model_admin.has_view_permission(request):
             raise PermissionDenied
+        return model_admin.get_queryset(request)
+
+    def _explain(self, request, invoices, subject, back_url):
         draft = self._draft(request)
         on = self._day(request)
         plans = services.explain_claims(invoices, on=on, rule_set=draft)
@@ -488,17 +504,17 @@ class RuleSetAdmin(admin.ModelAdmin):
 
     def explain_claim_view(self, request, invoice_id):
         invoice = get_object_or_404(
-            Invoice.objects.select_related("customer", "creditor"), pk=invoice_id
+            self._readable(request, Invoice).select_related("customer", "creditor"),
+            pk=invoice_id,
         )
         back = reverse("admin:payments_invoice_change", args=[invoice.pk])
         return self._explain(request, [invoice], f"claim {invoice.number}", back)
 
     def explain_customer_view(self, request, customer_id):
-        customer = get_object_or_404(Customer, pk=customer_id)
+        customer = get_object_or_404(self._readable(request, Customer), pk=customer_id)
         invoices = (
-            Invoice.objects.filter(
-                customer=customer, status=Invoice.Status.OPEN, open_amount__gt=0
-            )
+            self._readable(request, Invoice)
+            .filter(customer=customer, status=Invoice.Status.OPEN, open_amount__gt=0)
             .select_related("customer", "creditor")
             .order_by("due_on", "id")
         )

@@ -43,8 +43,8 @@ def outbox(settings, tmp_path) -> Path:
     return settings.OUTBOX_DIR
 
 
-@pytest.fixture
-def creditor(db):
+def acme_creditor():
+    """Acme GmbH of Berlin, the creditor most tests collect for."""
     from customers.models import Creditor
 
     return Creditor.objects.create(
@@ -59,6 +59,11 @@ def creditor(db):
         bic="COBADEFFXXX",
         email="billing@acme.example",
     )
+
+
+@pytest.fixture
+def creditor(db):
+    return acme_creditor()
 
 
 @pytest.fixture
