@@ -3,11 +3,18 @@ from django.db.models.signals import post_migrate
 
 
 def _create_cache_table(sender, using="default", verbosity=1, **kwargs) -> None:
-    """The database cache's table (config/caches.py), made by `migrate`:
-    createcachetable skips a table that exists and caches of other kinds."""
+    """The database cache's tables (config/caches.py), made by `migrate`.
+
+    The configured one, and the production default `django_cache` whatever
+    this process uses: a database migrated in development (memory cache) and
+    served with DEBUG=false counts there. createcachetable skips a table that
+    exists."""
     from django.core.management import call_command
 
+    from config.caches import TABLE
+
     call_command("createcachetable", database=using, verbosity=verbosity)
+    call_command("createcachetable", TABLE, database=using, verbosity=verbosity)
 
 
 class OpsConfig(AppConfig):

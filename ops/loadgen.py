@@ -152,8 +152,8 @@ def serve(server: Server, probe: str) -> Iterator[tuple[str, int]]:
     ]
     if server.worker_class == "gthread":
         command += ["--threads", str(server.threads)]
-    # With DEBUG off and no CACHE_URL the rate-limit counters live in a
-    # database table; `migrate` run with DEBUG on does not create it.
+    # The cache table of gunicorn's own configuration (`CACHE_URL=db://<table>`),
+    # which a `migrate` under other settings did not make (it makes django_cache).
     subprocess.run(
         [sys.executable, "manage.py", "createcachetable"],
         cwd=settings.BASE_DIR,

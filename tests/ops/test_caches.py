@@ -96,6 +96,17 @@ def test_migrate_makes_the_database_cache_s_table_and_two_caches_share_counts(
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
+@pytest.mark.django_db(transaction=True)
+def test_migrate_in_development_makes_the_production_cache_table_too():
+    """Migrated with the memory cache, served later with DEBUG=false."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS django_cache")
+
+    call_command("migrate", verbosity=0)
+
+    assert "django_cache" in connection.introspection.table_names()
+
+
 # Another worker's handler of a wrong password (ops.throttle.login_failed),
 # five times; counting needs the cache only, not the database.
 LOGIN_FAILURES = """
