@@ -1,5 +1,8 @@
 """Tokens, scopes and throttling, over real HTTP."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import requests
 from django.utils import timezone
@@ -81,3 +84,56 @@ def test_each_client_is_throttled_at_its_own_rate(live_server, creditor, beta):
     refused = get(live_server, slow_token)
     assert int(refused.headers["Retry-After"]) > 0
     assert refused.json()["code"] == "throttled"
+
+
+def throttle_answers(client, requests: int) -> list[bool]:
+    """`requests` checks of the client's throttle at once, from as many threads."""
+    from types import SimpleNamespace
+
+    from api.access import ClientRateThrottle
+
+    barrier = threading.Barrier(requests)
+
+    def one(_):
+        request = SimpleNamespace(auth=client)
+        barrier.wait()
+        return ClientRateThrottle().allow_request(request, None)
+
+    with ThreadPoolExecutor(max_workers=requests) as pool:
+        return list(pool.map(one, range(requests)))
+
+
+def test_requests_arriving_together_pass_exactly_the_rate(creditor):
+    """Twelve at once for a 5/min client: five pass, however they interleave."""
+    client, _token = make_client("Busy ERP", [creditor], throttle_rate="5/min")
+
+    answers = throttle_answers(client, 12)
+
+    assert answers.count(True) == 5
+
+
+def test_the_count_is_shared_through_redis(creditor, settings):
+    """Two cache clients, as two hosts have: together they pass the rate once."""
+    import socket
+    import uuid
+
+    from django.core.cache import caches
+
+    from config.caches import caches_from_env
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        pytest.skip("no Redis at 127.0.0.1:6379 to share the count")
+    settings.CACHES = caches_from_env(
+        cache_url="redis://127.0.0.1:6379/15",
+        redis_url=None,
+        debug=True,
+        key_prefix=f"test-{uuid.uuid4().hex[:8]}",
+    )
+    client, _token = make_client("Redis ERP", [creditor], throttle_rate="4/min")
+
+    answers = throttle_answers(client, 10)
+
+    assert answers.count(True) == 4
+    caches["default"].clear()
