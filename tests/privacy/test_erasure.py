@@ -1,5 +1,7 @@
 """Erasure leaves no trace of the person in any table; the books stay."""
 
+import base64
+import pickle
 import re
 from pathlib import Path
 
@@ -9,6 +11,7 @@ from django.db import connection, models
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.models.functions import Cast
 
+from config.caches import TABLE as CACHE_TABLE
 from payments.models import Invoice, LedgerEntry, ledger_sum
 from privacy.erasure import ErasureError, customer_erase
 from privacy.models import AccessLog, Erasure
@@ -38,7 +41,22 @@ def personal_data_found(terms) -> list[tuple[str, str, str]]:
                 for value in values.filter(_text__icontains=term):
                     if pattern.search(value):
                         found.append((model._meta.db_table, field.column, term))
+    for column, value in cached_values():
+        for term in terms:
+            if re.search(rf"(?<!\w){re.escape(term)}(?!\w)", value, re.I):
+                found.append((CACHE_TABLE, column, term))
     return found
+
+
+def cached_values():
+    """The database cache's keys and values, unpickled (rate-limit counters)."""
+    if CACHE_TABLE not in connection.introspection.table_names():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT cache_key, value FROM {CACHE_TABLE}")
+        for key, value in cursor.fetchall():
+            yield "cache_key", key
+            yield "value", repr(pickle.loads(base64.b64decode(value)))
 
 
 def balances() -> dict[int, tuple]:
@@ -55,7 +73,7 @@ def balances() -> dict[int, tuple]:
 
 def test_every_table_is_scanned(db):
     """The scan reaches every table in the database, history and queue included."""
-    tables = {model._meta.db_table for model in every_model()}
+    tables = {model._meta.db_table for model in every_model()} | {CACHE_TABLE}
 
     assert set(connection.introspection.table_names()) <= tables
     assert {"audit_historicalcreditor", "django_q_task", "django_q_ormq"} <= tables
