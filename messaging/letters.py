@@ -5,6 +5,7 @@ stored `MessageTemplate` (see `messaging.rendering`); this module turns the
 rendered HTML into a PDF and files it where the print service picks it up.
 """
 
+import functools
 import os
 import re
 import threading
@@ -18,6 +19,7 @@ _local = threading.local()
 # `html_to_pdf`.
 _STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 STYLESHEETS_KEPT = 64
+UA_CSS_PATH = Path(__file__).with_name("pdf_ua.css")
 
 
 def font_config():
@@ -58,23 +60,43 @@ def stylesheet(css: str):
     return kept[css]
 
 
+@functools.cache
+def pdf_html_class():
+    """WeasyPrint's `HTML` with `pdf_ua.css` as the user-agent stylesheet.
+
+    WeasyPrint's own sheet cost about a fifth of its CPU per letter: its rules for
+    every element (`::marker`, footnote and note calls) make it compute styles
+    for pseudo-elements that no element of a letter has (docs/BENCHMARKS.md,
+    "Letters"). `_ua_stylesheets` is the method WeasyPrint's `HTML` asks for
+    them (weasyprint 70, pinned in requirements.txt); the sheet is parsed once
+    per process and, holding no fonts, shared by threads as WeasyPrint shares
+    its own.
+    """
+    from weasyprint import CSS, HTML
+
+    user_agent = CSS(string=UA_CSS_PATH.read_text(encoding="utf-8"))
+
+    class PdfHTML(HTML):
+        def _ua_stylesheets(self, forms=False):
+            return [user_agent]
+
+    return PdfHTML
+
+
 def html_to_pdf(html: str) -> bytes:
     """The PDF of a letter's HTML, with its fonts embedded (as subsets).
 
     The `<style>` elements of the head are taken out and applied as cached
-    stylesheets, in their order: both are author styles, so the cascade is the
-    same, and every caller (dispatch, previews, attachments) gains without
-    passing a stylesheet itself.
+    stylesheets, in their order, so every caller (dispatch, previews,
+    attachments) gains without passing a stylesheet itself. The defaults under
+    them are `pdf_ua.css`.
     """
-    from weasyprint import HTML
-
     head, body_marker, body = html.partition("</head>")
     stylesheets = [stylesheet(css) for css in _STYLE.findall(head)]
     if stylesheets:
         html = _STYLE.sub("", head) + body_marker + body
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(
-        font_config=font_config(), stylesheets=stylesheets
-    )
+    document = pdf_html_class()(string=html, base_url=str(settings.BASE_DIR))
+    return document.write_pdf(font_config=font_config(), stylesheets=stylesheets)
 
 
 def render_letter_pdf(message, context: dict) -> bytes:

@@ -22,7 +22,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
-import segno
 from django.conf import settings
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -214,15 +213,6 @@ def short_code_context(short: ShortCode) -> dict:
         "short_code": short.code_display,
         "passcode": short.passcode_display,
     }
-
-
-def qr_svg(url: str) -> str:
-    """The QR code of a URL as inline SVG; its size is the stylesheet's."""
-    # Level M survives a fold or a smudge on paper and keeps a link of ~70
-    # characters at version 5 (37 modules).
-    return segno.make(url, error="m", micro=False).svg_inline(
-        border=4, omitsize=True, svgclass="qr", lineclass=None
-    )
 
 
 # --- Rate limits -------------------------------------------------------------

@@ -5,9 +5,11 @@ import subprocess
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from customers.models import Customer
 from messaging.letters import render_letter_pdf
-from messaging.rendering import build_context
+from messaging.rendering import build_context, render
 
 from .factories import make_message
 
@@ -62,6 +64,14 @@ def pdf_fonts(pdf: bytes, tmp_path) -> list[dict]:
 def letter_pdf(customer, claims, **kw) -> bytes:
     message = make_message(customer, claims, channel="letter", **kw)
     return render_letter_pdf(message, build_context(message, "http://x/p/t/", now=NOW))
+
+
+def letter_html(customer, claims, **kw) -> str:
+    message = make_message(customer, claims, channel="letter", **kw)
+    _subject, _text, html = render(
+        message, build_context(message, "http://x/p/t/", now=NOW)
+    )
+    return html
 
 
 def test_long_letter_repeats_the_table_head_and_numbers_pages(bob_ltd, make_invoice):
@@ -228,3 +238,67 @@ def test_a_creditor_without_an_address_leaves_no_stray_separators(
     date_line = next(line for line in page.splitlines() if "April 1, 2025" in line)
     assert re.search(r"Date\s+April 1, 2025", date_line)
     assert "· ·" not in page and " · \n" not in page
+
+
+PLAIN_DOCUMENT = """<html><head><style>@page { size: A5 }</style></head><body>
+<h1>Heading</h1><h2>Second level</h2><h3>Third level</h3>
+<p>A paragraph with <strong>strong</strong>, <b>bold</b>, <em>stressed</em> and
+<i>italic</i> words,<br>a line break and <small>small print</small>.</p>
+<ul><li>First item</li><li>Second item</li></ul>
+<ol><li>Numbered</li><li>Counted</li></ol>
+<table><thead><tr><th>Head</th><th>Other</th></tr></thead>
+<tbody><tr><td>Cell</td><td>Value 12,00</td></tr></tbody>
+<tfoot><tr><td colspan="2">Footer cell</td></tr></tfoot></table>
+<pre>preformatted   text
+  indented</pre>
+<blockquote>Quoted</blockquote><hr><div>Last block</div>
+</body></html>"""
+
+
+@pytest.mark.parametrize("document", ["letter", "plain"])
+def test_the_pdf_user_agent_sheet_places_each_word_as_weasyprints_own(
+    document, alice, make_invoice
+):
+    """A letter, or a plain document, laid out over `pdf_ua.css` has each word
+    where WeasyPrint's own (much larger) user-agent stylesheet puts it."""
+    from django.conf import settings
+    from weasyprint import HTML
+
+    from messaging.letters import font_config, html_to_pdf
+
+    if document == "letter":
+        claims = [(make_invoice(alice, f"{n}0.00"), 1 + n % 3) for n in range(1, 4)]
+        html = letter_html(alice, claims)
+    else:
+        html = PLAIN_DOCUMENT
+
+    ours = pdf_words(html_to_pdf(html))
+    theirs = pdf_words(
+        HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(
+            font_config=font_config()
+        )
+    )
+
+    assert ours == theirs
+    assert len(ours[0]) > 30
+
+
+def test_the_qr_code_is_a_grey_bitmap_of_eight_pixels_a_module():
+    """The QR code of a link is an 8-bit grey PNG that scans as the link."""
+    from io import BytesIO
+
+    import zxingcpp
+    from PIL import Image
+
+    from messaging.qr import qr_png
+
+    url = "https://pay.example.com/p/" + "x" * 43 + "/"
+
+    image = Image.open(BytesIO(qr_png(url)))
+
+    # Version 5 (37 modules) with a quiet zone of 4 on each side.
+    assert image.mode == "L"
+    assert image.size == ((37 + 8) * 8, (37 + 8) * 8)
+    assert set(image.get_flattened_data()) == {0, 255}
+    [code] = zxingcpp.read_barcodes(image)
+    assert code.text == url
