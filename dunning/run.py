@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Mod
 from django.utils import timezone
@@ -28,6 +28,7 @@ from contact.policy import ContactBook
 from core.calendar import effective_due_date
 from core.money import ZERO
 from customers.models import Creditor
+from dunning.bulk import analyze_tables, insert_rows, model_row
 from dunning.models import CallTask, Case, CaseStep, Plan, Run, Step
 from dunning.plans import annotate_offsets, may_be_due, step_due_on
 from dunning.services import cases_instalments_missed, cases_resume_due
@@ -37,6 +38,7 @@ from payments import charges
 from payments.models import Invoice, LedgerEntry
 from payments.services import component_balances
 from personalisation.learned import learned_load
+from personalisation.models import Decision
 from personalisation.services import DueItem, decide
 from rules.attributes import ClaimContext, CustomerFigures, customer_aggregates
 from rules.engine import RuleBook, held_reviews, hold_description, message_outcome
@@ -170,7 +172,7 @@ def _step_is_due(case: Case, step: Step, previous: Step | None, late_days: int, 
     return due <= on
 
 
-def _message_key(channel: str, case_steps: list[CaseStep]) -> str:
+def _message_key(channel: str, case_steps: list["TakenStep"]) -> str:
     pairs = ",".join(sorted(f"{cs.case_id}:{cs.step_id}" for cs in case_steps))
     return hashlib.sha256(f"{channel}|{pairs}".encode()).hexdigest()[:64]
 
@@ -282,10 +284,55 @@ def _resume_due(run_date, actor: str, stats: "RunStats") -> None:
 
 
 def _run_partition(partition, run_date, now, book, stats, run, actor, batch_size):
+    refresh = StatisticsRefresh()
     for creditor in Creditor.objects.order_by("id"):
         on = run_date or creditor.local_today()
         stats.dates.add(on)
-        _run_creditor(creditor, on, now, book, stats, run, actor, batch_size, partition)
+        _run_creditor(
+            creditor, on, now, book, stats, run, actor, batch_size, partition, refresh
+        )
+
+
+class StatisticsRefresh:
+    """ANALYZE, once, the tables the run's foreign-key checks read, when they
+    were (nearly) empty as the run started.
+
+    PostgreSQL checks a foreign key at COMMIT with a plan it prepares once per
+    connection and keeps until the table's statistics change. Prepared on a
+    (nearly) empty table that plan is a sequential scan, and the run's own
+    inserts then make it quadratic: at a million claims 100,000 message items
+    each read every case step and message written so far. After the first
+    batches' rows an ANALYZE makes PostgreSQL plan the checks again, as index
+    scans. A table that held many rows at the start is left alone.
+    """
+
+    MODELS = (Case, CaseStep, Decision, Message)
+    SMALL = 10_000  # rows, as the table's statistics estimate them
+    AFTER_STEPS = 2_000
+
+    def __init__(self):
+        self.pending = []
+        if connection.vendor != "postgresql":
+            return
+        tables = {model._meta.db_table: model for model in self.MODELS}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname, reltuples FROM pg_class "
+                "WHERE oid = ANY(%s::text[]::regclass[])",
+                [list(tables)],
+            )
+            self.pending = [
+                tables[name] for name, rows in cursor.fetchall() if rows < self.SMALL
+            ]
+
+    def after_batch(self, stats: RunStats) -> None:
+        if self.pending and sum(stats.steps_taken.values()) >= self.AFTER_STEPS:
+            analyze_tables(self.pending)
+            logger.info(
+                "dunning run: statistics refreshed for %s",
+                ", ".join(m._meta.db_table for m in self.pending),
+            )
+            self.pending = []
 
 
 def run_partition(
@@ -370,7 +417,9 @@ def _candidates(creditor: Creditor, on: date, book: PlanBook, partition=WHOLE):
     return _open_claims(creditor, on, book, partition).filter(acting)
 
 
-def _run_creditor(creditor, on, now, book, stats, run, actor, batch_size, partition):
+def _run_creditor(
+    creditor, on, now, book, stats, run, actor, batch_size, partition, refresh
+):
     # The batches are taken over the open claims, not the candidates: the
     # planner cannot estimate the due filter and would sort every candidate
     # for each batch; in customer order the index gives the next batch at once.
@@ -390,6 +439,7 @@ def _run_creditor(creditor, on, now, book, stats, run, actor, batch_size, partit
             _run_batch(
                 creditor, on, now, book, stats, run, actor, customer_ids, partition
             )
+        refresh.after_batch(stats)
 
 
 def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids, partition):
@@ -461,7 +511,7 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids, partiti
                 holds.append((case, opening))
             new_cases.append(case)
     if new_cases:
-        Case.objects.bulk_create(new_cases)
+        _saved(new_cases, insert_rows(Case, [model_row(c) for c in new_cases]))
         _log_started(new_cases, actor)
         stats.cases_opened += len(new_cases)
         cases.update({c.invoice_id: c for c in new_cases})
@@ -512,23 +562,28 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids, partiti
                 [i.id for i in taken_invoices]
             ).items()
         )
-    case_steps = [
-        CaseStep(
-            case=case,
-            step=step,
-            taken_on=on,
-            fee=(
+    step_rows = [
+        {
+            "case_id": case.pk,
+            "step_id": step.id,
+            "taken_on": on,
+            "fee": (
                 ZERO
                 if invoice.rule_outcome.waive_fee
                 else step.fee_for(principal[invoice.id], invoice.currency)
             ),
-            open_amount=invoice.open_amount,
-            run=run,
-            actor=actor,
-        )
+            "open_amount": invoice.open_amount,
+            "run_id": run.pk if run else None,
+            "actor": actor,
+        }
         for invoice, case, step in taken
     ]
-    CaseStep.objects.bulk_create(case_steps)
+    case_steps = [
+        TakenStep(id=step_id, case_id=row["case_id"], step_id=row["step_id"])
+        for step_id, row in zip(
+            insert_rows(CaseStep, step_rows), step_rows, strict=True
+        )
+    ]
 
     rows = []
     if creditor.consumer_interest_regime_id or creditor.business_interest_regime_id:
@@ -537,55 +592,88 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids, partiti
         rows += charges.compensation_entries(
             taken_invoices, on, actor=actor, book=rates
         )
-    for (invoice, case, step), case_step in zip(taken, case_steps, strict=True):
+    rows = [model_row(entry) for entry in rows]
+    for (invoice, case, step), step_row, case_step in zip(
+        taken, step_rows, case_steps, strict=True
+    ):
         stats.steps_taken[f"{step.position}:{step.name}"] += 1
         case.current_step = step
         case.last_step_on = on
-        if case_step.fee > ZERO:
+        if step_row["fee"] > ZERO:
             rows.append(
-                LedgerEntry(
-                    invoice=invoice,
-                    kind=LedgerEntry.Kind.FEE,
-                    component=LedgerEntry.Component.COSTS,
-                    amount=case_step.fee,
-                    booked_on=on,
-                    case_step=case_step,
-                    actor=actor,
-                    reason=f"fee of step {step.position} ({step.name})",
-                )
+                {
+                    "invoice_id": invoice.id,
+                    "kind": LedgerEntry.Kind.FEE,
+                    "component": LedgerEntry.Component.COSTS,
+                    "amount": step_row["fee"],
+                    "booked_on": on,
+                    "case_step_id": case_step.id,
+                    "actor": actor,
+                    "reason": f"fee of step {step.position} ({step.name})",
+                }
             )
             stats.fees_count += 1
-            stats.fees_by_currency[invoice.currency] += case_step.fee
-    LedgerEntry.objects.bulk_create(rows)
+            stats.fees_by_currency[invoice.currency] += step_row["fee"]
+    # Interest, compensation and fee rows have different keys: one insert each.
+    for same in _by_keys(rows).values():
+        insert_rows(LedgerEntry, same, ids=False)
     by_id = {invoice.id: invoice for invoice in taken_invoices}
     increases: dict[int, Decimal] = defaultdict(Decimal)
     for row in rows:
-        by_id[row.invoice_id].open_amount += row.amount
-        increases[row.invoice_id] += row.amount
+        by_id[row["invoice_id"]].open_amount += row["amount"]
+        increases[row["invoice_id"]] += row["amount"]
     _apply_in_groups(taken, increases, on)
 
     # A call step puts a task in the clerks' list instead of a message.
     calls = [
-        (row, case_step)
-        for row, case_step in zip(taken, case_steps, strict=True)
-        if row[2].action == Step.Action.CALL
+        (case, case_step)
+        for (_, case, step), case_step in zip(taken, case_steps, strict=True)
+        if step.action == Step.Action.CALL
     ]
     if calls:
-        CallTask.objects.bulk_create(
-            CallTask(case=case, case_step=case_step, due_on=on)
-            for (_, case, _), case_step in calls
+        insert_rows(
+            CallTask,
+            [
+                {"case_id": case.pk, "case_step_id": case_step.id, "due_on": on}
+                for case, case_step in calls
+            ],
+            ids=False,
         )
         stats.call_tasks += len(calls)
-        called = {case_step.pk for _, case_step in calls}
+        called = {case_step.id for _, case_step in calls}
         kept = [
             (row, case_step)
             for row, case_step in zip(taken, case_steps, strict=True)
-            if case_step.pk not in called
+            if case_step.id not in called
         ]
         taken = [row for row, _ in kept]
         case_steps = [case_step for _, case_step in kept]
     if taken:
         _plan_messages(creditor, on, now, taken, case_steps, stats, run)
+
+
+@dataclass(frozen=True, slots=True)
+class TakenStep:
+    """A case step written today: what the message items and keys need."""
+
+    id: int
+    case_id: int
+    step_id: int
+
+
+def _saved(instances, ids) -> None:
+    """Give instances written by `insert_rows` their ids, as a save would."""
+    for instance, pk in zip(instances, ids, strict=True):
+        instance.pk = pk
+        instance._state.adding = False
+        instance._state.db = connection.alias
+
+
+def _by_keys(rows: list[dict]) -> dict[tuple, list[dict]]:
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(row)].append(row)
+    return groups
 
 
 def _apply_in_groups(taken, increases: dict[int, Decimal], on) -> None:
@@ -625,56 +713,66 @@ def _hold_for_review(holds, actor: str) -> None:
         state=Case.State.PAUSED, updated_at=stamp
     )
     content_type = ContentType.objects.get_for_model(Case)
-    StateLog.objects.bulk_create(
-        StateLog(
-            by=None,
-            source_state=case.state,
-            state=Case.State.PAUSED,
-            transition="pause",
-            content_type=content_type,
-            object_id=case.pk,
-            description=hold_description(outcome, actor),
-        )
-        for case, outcome in holds
+    insert_rows(
+        StateLog,
+        [
+            {
+                "by_id": None,
+                "source_state": case.state,
+                "state": Case.State.PAUSED,
+                "transition": "pause",
+                "content_type_id": content_type.pk,
+                "object_id": case.pk,
+                "description": hold_description(outcome, actor),
+            }
+            for case, outcome in holds
+        ],
+        ids=False,
     )
 
 
 def _skip_steps(skipped, on, run, actor: str, stats: RunStats) -> None:
     """A rule passes over a due step: recorded once, no fee, no message."""
-    CaseStep.objects.bulk_create(
-        CaseStep(
-            case=case,
-            step=step,
-            taken_on=on,
-            fee=ZERO,
-            open_amount=invoice.open_amount,
-            run=run,
-            actor=actor,
-        )
-        for invoice, case, step in skipped
+    insert_rows(
+        CaseStep,
+        [
+            {
+                "case_id": case.pk,
+                "step_id": step.id,
+                "taken_on": on,
+                "fee": ZERO,
+                "open_amount": invoice.open_amount,
+                "run_id": run.pk if run else None,
+                "actor": actor,
+            }
+            for invoice, case, step in skipped
+        ],
+        ids=False,
     )
     for _, case, step in skipped:
         case.current_step = step
         case.last_step_on = on
         stats.steps_skipped[f"{step.position}:{step.name}"] += 1
-    Case.objects.bulk_update(
-        [case for _, case, _ in skipped], ["current_step", "last_step_on", "updated_at"]
-    )
+    _apply_in_groups(skipped, {}, on)
 
 
 def _log_started(cases: list[Case], actor: str) -> None:
     content_type = ContentType.objects.get_for_model(Case)
-    StateLog.objects.bulk_create(
-        StateLog(
-            by=None,
-            source_state=Case.State.OPEN,
-            state=Case.State.IN_DUNNING,
-            transition="start",
-            content_type=content_type,
-            object_id=case.pk,
-            description=f"overdue ({actor})",
-        )
-        for case in cases
+    insert_rows(
+        StateLog,
+        [
+            {
+                "by_id": None,
+                "source_state": Case.State.OPEN,
+                "state": Case.State.IN_DUNNING,
+                "transition": "start",
+                "content_type_id": content_type.pk,
+                "object_id": case.pk,
+                "description": f"overdue ({actor})",
+            }
+            for case in cases
+        ],
+        ids=False,
     )
 
 
@@ -725,46 +823,50 @@ def _plan_messages(creditor, on, now, taken, case_steps, stats, run):
             **learned.for_customer(customer_id),
         )
         channel = decision.channel
-        message = Message(
-            creditor=creditor,
-            customer=customer,
-            channel=channel or "letter",
-            idempotency_key=_message_key(channel, [r[3] for r in rows]),
-            run=run,
-            action_date=on,
-            scheduled_at=decision.send_at,
-            language=decision.language,
-            tone=decision.tone,
-        )
+        message = {
+            "creditor_id": creditor.pk,
+            "customer_id": customer_id,
+            "channel": channel or "letter",
+            "idempotency_key": _message_key(channel, [r[3] for r in rows]),
+            "run_id": run.pk if run else None,
+            "action_date": on,
+            "scheduled_at": decision.send_at,
+            "language": decision.language,
+            "tone": decision.tone,
+            "status": Message.Status.PLANNED,
+            "status_reason": "",
+        }
         if not channel:
-            message.status = Message.Status.CANCELLED
-            message.status_reason = decision.reasons["channel"]
+            message["status"] = Message.Status.CANCELLED
+            message["status_reason"] = decision.reasons["channel"]
         decisions.append(decision)
         messages.append(message)
         grouped.append(rows)
 
-    from personalisation.models import Decision
-
-    Decision.objects.bulk_create(decisions)
+    _saved(decisions, insert_rows(Decision, [model_row(d) for d in decisions]))
     experiments.record(now=now)
     for decision, message in zip(decisions, messages, strict=True):
-        message.decision = decision
-    Message.objects.bulk_create(messages)
-    MessageItem.objects.bulk_create(
-        MessageItem(
-            message=message,
-            case_step=case_step,
-            invoice=invoice,
-            level=step.position,
-            action=step.action,
-            open_amount=invoice.open_amount,
-            currency=invoice.currency,
-        )
-        for message, rows in zip(messages, grouped, strict=True)
-        for invoice, _, step, case_step in rows
+        message["decision_id"] = decision.pk
+    message_ids = insert_rows(Message, messages)
+    insert_rows(
+        MessageItem,
+        [
+            {
+                "message_id": message_id,
+                "case_step_id": case_step.id,
+                "invoice_id": invoice.id,
+                "level": step.position,
+                "action": step.action,
+                "open_amount": invoice.open_amount,
+                "currency": invoice.currency,
+            }
+            for message_id, rows in zip(message_ids, grouped, strict=True)
+            for invoice, _, step, case_step in rows
+        ],
+        ids=False,
     )
-    for message in messages:
-        key = message.channel if message.status == "planned" else "unreachable"
-        stats.messages[key] += 1
-        if message.status == Message.Status.PLANNED:
-            stats.message_ids.append(message.pk)
+    for message_id, message in zip(message_ids, messages, strict=True):
+        planned = message["status"] == Message.Status.PLANNED
+        stats.messages[message["channel"] if planned else "unreachable"] += 1
+        if planned:
+            stats.message_ids.append(message_id)

@@ -11,7 +11,8 @@ import time
 from django.db import connection, models, transaction
 
 from customers.models import Creditor, Customer
-from dunning.models import Case, Plan
+from dunning.bulk import analyze_tables
+from dunning.models import Case, CaseStep, Plan
 from payments.models import Invoice, LedgerEntry
 
 logger = logging.getLogger(__name__)
@@ -116,18 +117,24 @@ def bench_claims_source(creditor: Creditor) -> str:
     )
 
 
-# A daily-run portfolio: claim g's share is mod(g, 20).
+# A daily-run portfolio: claim g's share is g mod 20, shifted per block of 20
+# claims by 0, 2, 4 or 7 in turn (`_SHARE`), so each block holds every share
+# once. Every case has the case step of its current step.
 #   0, 10       paid                                         10 %
 #   1-5, 11-15  not due yet (10 to 59 days ahead)            50 %
 #   6-8, 16-18  in dunning, step 1 taken 2 days ago, next
 #               step not due: read by the run, no action     30 %
 #   9           7 days overdue, no case: case + step 1        5 %
 #   19          step 1 taken 20 days ago: step 2 is due       5 %
-# A customer has two or three consecutive claims (g * 0.4), so at most one of
-# them ends in 9: about one claim in ten, each of its own debtor, needs an
-# action today, which makes one message per acting debtor.
-ACTION_SHARE = "mod(g, 10) = 9"
-_SHARE = "mod(g, 20)"
+# A customer has two or three consecutive claims (g * 0.4) and the claims
+# whose share ends in 9 are at least 7 apart, so about one claim in ten, each
+# of its own debtor, needs an action today: one message per acting debtor. The
+# shifts put those debtors at customer offsets 3, 2, 1 and 0 modulo 4 in turn,
+# so they spread evenly over 2, 3 or 4 partitions of the run (customer id
+# modulo the workers); with plain g mod 20 every one of them had an odd offset
+# and one of two workers got all the work.
+_SHARE = "mod(g + (ARRAY[0, 2, 4, 7])[1 + mod((g - 1) / 20, 4)], 20)"
+ACTION_SHARE = f"mod({_SHARE}, 10) = 9"
 
 
 def seed_daily_portfolio(*, customers: int, claims: int) -> dict:
@@ -201,14 +208,33 @@ def seed_daily_portfolio(*, customers: int, claims: int) -> dict:
                 "AND i.due_on IN (current_date - 8, current_date - 25)"
             ),
         )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # The step each of those cases took, as a real portfolio has it.
+        case_steps = insert_select(
+            CaseStep,
+            0,
+            {
+                "case": "c.id",
+                "step": "c.current_step_id",
+                "taken_on": "c.last_step_on",
+                "fee": "0",
+                "open_amount": "i.open_amount",
+                "actor": "'system:bench'",
+            },
+            source=(
+                f"FROM {Case._meta.db_table} c JOIN {Invoice._meta.db_table} i "
+                f"ON i.id = c.invoice_id WHERE c.creditor_id = {creditor.pk}"
+            ),
+        )
+    # Fresh statistics, so that the run's plans (and the foreign-key checks
+    # PostgreSQL prepares once per connection) see the seeded sizes.
+    analyze_tables([Customer, Invoice, LedgerEntry, Case, CaseStep])
     seconds = time.monotonic() - started
     logger.info("seeded %d customers, %d claims in %.1f s", customers, claims, seconds)
     return {
         "customers": customers,
         "claims": claims,
         "cases": cases,
+        "case_steps": case_steps,
         "seconds": round(seconds, 3),
     }
 

@@ -2,11 +2,14 @@
 
 import io
 import json
+from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.db.models import Q
 
 from customers.models import Customer
 
@@ -34,6 +37,9 @@ def test_the_bench_prints_the_seed_the_floor_and_the_run(standard_plan):
         assert line["env"]["python"].startswith("3.")
     assert seed["claims"] == 200 and seed["customers"] == 80
     assert floor["messages"] == floor["claims"] == 20
+    assert floor["seconds"] == min(floor["timings"]) and len(floor["timings"]) == 3
+    # Each seeded case has its step 1 as a case step.
+    assert seed["case_steps"] == seed["cases"] == 70
     assert run["workers"] == 1 and run["claims_total"] == 200
     # 10 claims open a case and take step 1, 10 take step 2: one message
     # per debtor, as many as the floor inserts.
@@ -69,7 +75,7 @@ def test_seed_demo_sql_seeds_the_daily_portfolio_in_one_pass(standard_plan):
     row each, and the cases of the claims already in dunning."""
     if connection.vendor != "postgresql":
         pytest.skip("the SQL seeding uses generate_series in PostgreSQL")
-    from dunning.models import Case
+    from dunning.models import Case, CaseStep
     from payments.models import Invoice, LedgerEntry
 
     out = io.StringIO()
@@ -85,3 +91,18 @@ def test_seed_demo_sql_seeds_the_daily_portfolio_in_one_pass(standard_plan):
     assert seeded["cases"] == Case.objects.filter(current_step__position=1).count()
     assert seeded["cases"] == 35
     assert Invoice.objects.filter(status="paid").count() == 10
+    assert CaseStep.objects.filter(step__position=1).count() == 35
+    # The ten claims that act today belong to ten debtors of both parities:
+    # two workers of the run (customer id modulo 2) both get work. Of the five
+    # blocks of 20 claims, three put their two at odd offsets, two at even.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_date")
+        today = cursor.fetchone()[0]
+    acting = list(
+        Invoice.objects.filter(
+            Q(case__isnull=True, status="open", due_on__lt=today)
+            | Q(case__last_step_on=today - timedelta(days=20))
+        ).values_list("customer_id", flat=True)
+    )
+    assert len(set(acting)) == len(acting) == 10
+    assert sorted(Counter(c % 2 for c in acting).values()) == [4, 6]

@@ -1,16 +1,16 @@
 """The run split into partitions gives exactly what the single run gives."""
 
 import threading
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from django.db import connection, transaction
 
-from customers.models import Customer
 from dunning.models import CaseStep, Run
 from dunning.run import Partition, run_dunning, run_partition
 from messaging.models import Message
 from payments.models import LedgerEntry
+from tests.dunning.conftest import make_debtors
 
 DAYS = [date(2025, 3, 1), date(2025, 3, 20), date(2025, 4, 10)]
 
@@ -18,25 +18,7 @@ DAYS = [date(2025, 3, 1), date(2025, 3, 20), date(2025, 4, 10)]
 @pytest.fixture
 def portfolio(creditor, make_invoice):
     """Forty debtors with one to three claims each, due over two months."""
-    for n in range(40):
-        customer = Customer.objects.create(
-            creditor=creditor,
-            external_id=f"P-{n:03d}",
-            kind="business" if n % 3 == 0 else "consumer",
-            name=f"Debtor {n}",
-            email=f"d{n}@example.com" if n % 4 else "",
-            street="Weg 1",
-            city="Berlin",
-            country="DE",
-            language="de" if n % 2 else "en",
-        )
-        for k in range(1 + n % 3):
-            make_invoice(
-                customer,
-                f"{100 + 7 * n + k}.00",
-                due_on=date(2025, 1, 10) + timedelta(days=3 * n + 11 * k),
-                number=f"P-{n:03d}-{k}",
-            )
+    make_debtors(creditor, make_invoice, count=40, prefix="P", base=100, step=7)
 
 
 def outcome() -> dict:

@@ -2,10 +2,11 @@
 
 For each size: empty the portfolio tables, seed the daily-run portfolio in SQL
 (`dunning.seeding`), time the floor (one INSERT of the day's planned messages
-with their decisions, one UPDATE of the same claims, rolled back), then time
-the real run (`plan_only`) in a fresh process per worker count, reseeding
-between them. With more than one worker the command starts a `qcluster` with
-that many workers and stops it afterwards. One JSON line per figure.
+with their decisions, one UPDATE of the same claims, rolled back; the best of
+three), then time the real run (`plan_only`) in a fresh process per worker
+count, reseeding between them. With more than one worker the command starts a
+`qcluster` with that many workers (and no scheduler) and stops it afterwards.
+One JSON line per figure.
 
 It empties tables: it refuses a database whose name has neither "bench" nor
 "test" in it.
@@ -45,6 +46,7 @@ from personalisation.models import Decision
 
 REPO = Path(settings.BASE_DIR)
 CUSTOMERS_PER_CLAIM = 0.4
+FLOOR_REPEATS = 3
 
 
 def _sizes(text: str) -> list[int]:
@@ -120,7 +122,8 @@ def _action_claims(creditor_id: int) -> str:
 
 
 def time_floor() -> dict:
-    """The minimal work of the day in two statements, rolled back."""
+    """The minimal work of the day in two statements, rolled back; the
+    fastest of `FLOOR_REPEATS` timings."""
     creditor = bench_creditor()
     decisions, decision_params = insert_select_sql(
         Decision,
@@ -160,15 +163,24 @@ def time_floor() -> dict:
         f"(SELECT i.id {_action_claims(creditor.pk)})",
         [],
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        started = time.perf_counter()
-        cursor.execute(*insert)
-        inserted = cursor.rowcount
-        cursor.execute(*update)
-        updated = cursor.rowcount
-        seconds = time.perf_counter() - started
-        transaction.set_rollback(True)
-    return {"seconds": round(seconds, 3), "messages": inserted, "claims": updated}
+    # The best of three: one timing moved by 40 % between bench runs on the
+    # shared machine, and the ratio divides by it.
+    timings = []
+    for _ in range(FLOOR_REPEATS):
+        with transaction.atomic(), connection.cursor() as cursor:
+            started = time.perf_counter()
+            cursor.execute(*insert)
+            inserted = cursor.rowcount
+            cursor.execute(*update)
+            updated = cursor.rowcount
+            timings.append(round(time.perf_counter() - started, 3))
+            transaction.set_rollback(True)
+    return {
+        "seconds": min(timings),
+        "timings": timings,
+        "messages": inserted,
+        "claims": updated,
+    }
 
 
 class QueryCounter:
@@ -225,7 +237,8 @@ def measure_run(*, workers: int, batch_size: int) -> dict:
 
 
 class Cluster:
-    """A `qcluster` with `workers` workers, started and stopped by the bench."""
+    """A `qcluster` with `workers` workers, started and stopped by the bench;
+    its scheduler is off (`dunning.bench_settings`)."""
 
     def __init__(self, workers: int, env: dict):
         self.log = tempfile.NamedTemporaryFile(
@@ -234,7 +247,11 @@ class Cluster:
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"],
             cwd=REPO,
-            env={**env, "Q_WORKERS": str(workers)},
+            env={
+                **env,
+                "Q_WORKERS": str(workers),
+                "DJANGO_SETTINGS_MODULE": "dunning.bench_settings",
+            },
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
