@@ -35,7 +35,7 @@ from dunning.services import cases_instalments_missed, cases_resume_due
 from experiments.allocation import ExperimentBook
 from messaging.models import Message, MessageItem
 from payments import charges
-from payments.models import Invoice, LedgerEntry
+from payments.models import InstalmentPlan, Invoice, LedgerEntry
 from payments.services import component_balances
 from personalisation.learned import learned_load
 from personalisation.models import Decision
@@ -486,6 +486,7 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids, partiti
 
     new_cases = []
     holds = []
+    in_plan = _agreed_plans([i.id for i in invoices if i.id not in cases])
     for invoice in invoices:
         stats.claims_examined += 1
         effective = effective_due_date(
@@ -503,16 +504,19 @@ def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids, partiti
                 creditor=creditor,
                 plan=opening.plan or plan,
                 opened_on=on,
-                # A new case starts in dunning directly; the log row written
-                # below records that transition.
-                state=Case.State.IN_DUNNING,
+                # A new case starts in dunning directly, or in the instalment
+                # plan agreed before it opened; the log rows written below
+                # record the transitions.
+                state=Case.State.INSTALMENTS
+                if invoice.id in in_plan
+                else Case.State.IN_DUNNING,
             )
-            if opening.hold:
+            if opening.hold and invoice.id not in in_plan:
                 holds.append((case, opening))
             new_cases.append(case)
     if new_cases:
         _saved(new_cases, insert_rows(Case, [model_row(c) for c in new_cases]))
-        _log_started(new_cases, actor)
+        _log_started(new_cases, actor, in_plan)
         stats.cases_opened += len(new_cases)
         cases.update({c.invoice_id: c for c in new_cases})
 
@@ -756,24 +760,57 @@ def _skip_steps(skipped, on, run, actor: str, stats: RunStats) -> None:
     _apply_in_groups(skipped, {}, on)
 
 
-def _log_started(cases: list[Case], actor: str) -> None:
-    content_type = ContentType.objects.get_for_model(Case)
-    insert_rows(
-        StateLog,
-        [
-            {
-                "by_id": None,
-                "source_state": Case.State.OPEN,
-                "state": Case.State.IN_DUNNING,
-                "transition": "start",
-                "content_type_id": content_type.pk,
-                "object_id": case.pk,
-                "description": f"overdue ({actor})",
-            }
-            for case in cases
-        ],
-        ids=False,
+def _agreed_plans(invoice_ids: list[int]) -> dict[int, str]:
+    """The claims among `invoice_ids` with an active instalment plan, agreed
+    before their case opened (an ERP's plan): the plan's external id."""
+    if not invoice_ids:
+        return {}
+    return dict(
+        InstalmentPlan.objects.filter(
+            invoice_id__in=invoice_ids, status=InstalmentPlan.Status.ACTIVE
+        ).values_list("invoice_id", "external_id")
     )
+
+
+def _log_started(cases: list[Case], actor: str, in_plan: dict[int, str]) -> None:
+    """The state log of new cases: started, and into its plan where one was
+    agreed before."""
+    content_type = ContentType.objects.get_for_model(Case)
+
+    def row(case, source, state, transition, description):
+        return {
+            "by_id": None,
+            "source_state": source,
+            "state": state,
+            "transition": transition,
+            "content_type_id": content_type.pk,
+            "object_id": case.pk,
+            "description": description,
+        }
+
+    rows = []
+    for case in cases:
+        rows.append(
+            row(
+                case,
+                Case.State.OPEN,
+                Case.State.IN_DUNNING,
+                "start",
+                f"overdue ({actor})",
+            )
+        )
+        if case.invoice_id in in_plan:
+            rows.append(
+                row(
+                    case,
+                    Case.State.IN_DUNNING,
+                    Case.State.INSTALMENTS,
+                    "agree_instalments",
+                    f"instalment plan {in_plan[case.invoice_id]} agreed before "
+                    f"the case opened ({actor})",
+                )
+            )
+    insert_rows(StateLog, rows, ids=False)
 
 
 def _plan_messages(creditor, on, now, taken, case_steps, stats, run):

@@ -1,5 +1,7 @@
 """Instalment plans agreed elsewhere: stored only when they fit the claim."""
 
+from datetime import date
+
 import pytest
 
 from payments.models import InstalmentPlan
@@ -77,3 +79,37 @@ def test_a_plan_for_an_unknown_claim_is_refused(api, alice):
 
     assert response.status_code == 400
     assert response.json()["errors"] == {"invoice_external_id": ["Unknown claim."]}
+
+
+def test_a_plan_agreed_before_the_case_opens_keeps_the_claim_out_of_dunning(api, claim):
+    """Due 3 March, the plan agreed through the API first: the run of 20 March
+    opens the case straight into the plan (no step, no message), and the
+    instalment missed on 1 April sends it into dunning on 2 April."""
+    from django_fsm_log.models import StateLog
+
+    from dunning.models import Case, CaseStep
+    from dunning.run import run_dunning
+    from messaging.models import Message
+
+    assert post(api, plan(*THREE)).status_code == 201
+
+    run_dunning(actor="test", run_date=date(2025, 3, 20))
+
+    case = Case.objects.get(invoice=claim)
+    assert case.state == Case.State.INSTALMENTS
+    assert not CaseStep.objects.exists()
+    assert not Message.objects.exists()
+    log = StateLog.objects.for_(case).order_by("id")
+    assert [(e.transition, e.description) for e in log] == [
+        ("start", "overdue (test)"),
+        (
+            "agree_instalments",
+            "instalment plan PLAN-1 agreed before the case opened (test)",
+        ),
+    ]
+
+    run_dunning(actor="test", run_date=date(2025, 4, 2))
+
+    case.refresh_from_db()
+    assert case.state == Case.State.IN_DUNNING
+    assert InstalmentPlan.objects.get().status == InstalmentPlan.Status.CANCELLED
