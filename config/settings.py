@@ -371,6 +371,14 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "WARNING"},
     "loggers": {
+        # Django's own handlers for its loggers (a console one in development,
+        # mail to ADMINS) would write request paths, tokens included, past the
+        # filters above: its records go to our console only.
+        "django": {
+            "handlers": ["console"],
+            "level": env_str("LOG_LEVEL") or "WARNING",
+            "propagate": False,
+        },
         "django_q": {"level": "WARNING"},
         # runserver's access log, which would otherwise print tokens.
         "django.server": {
