@@ -15,6 +15,16 @@ from django.utils import timezone
 from customers.models import Channel
 
 
+# Callables, not fixed times: Django's check of a fixed time default
+# (fields.W161) fires whenever it runs within seconds of that time of day.
+def quiet_hours_end() -> time:
+    return time(8, 0)
+
+
+def quiet_hours_start() -> time:
+    return time(20, 0)
+
+
 class ContactPolicy(models.Model):
     class WhenCapped(models.TextChoices):
         NEXT_SLOT = "next_slot", "Keep the channel, wait for its next allowed slot"
@@ -37,10 +47,10 @@ class ContactPolicy(models.Model):
     description = models.TextField(blank=True)
 
     send_from = models.TimeField(
-        default=time(8, 0), help_text="Earliest sending time, debtor's local time"
+        default=quiet_hours_end, help_text="Earliest sending time, debtor's local time"
     )
     send_until = models.TimeField(
-        default=time(20, 0),
+        default=quiet_hours_start,
         help_text="Nothing goes out at or after this time, debtor's local time",
     )
     weekends = models.BooleanField(
