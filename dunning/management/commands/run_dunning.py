@@ -5,6 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dunning.run import run_dunning
 
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
 
 class Command(BaseCommand):
     help = (
@@ -49,6 +51,12 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"--date {options['date']!r} is not YYYY-MM-DD"
                 ) from None
+            if not EARLIEST <= run_date <= LATEST:
+                # Deadlines and send windows are counted from the run date;
+                # near the calendar's ends they would leave it.
+                raise CommandError(
+                    f"--date {run_date} is outside {EARLIEST} to {LATEST}"
+                )
 
         if options["send_now"] and options["plan_only"]:
             raise CommandError("--send-now and --plan-only exclude each other")
