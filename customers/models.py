@@ -40,6 +40,13 @@ class SecondFactor(models.TextChoices):
     CUSTOMER_NUMBER = "customer_number", "Customer number"
 
 
+def check_region(place) -> None:
+    """A creditor's or customer's region must be one of its country's."""
+    problem = subdivision_problem(place.country, place.subdivision)
+    if problem:
+        raise ValidationError({"subdivision": problem})
+
+
 class Creditor(models.Model):
     """The company, brand or legal entity that is owed."""
 
@@ -146,9 +153,7 @@ class Creditor(models.Model):
 
     def clean(self):
         super().clean()
-        problem = subdivision_problem(self.country, self.subdivision)
-        if problem:
-            raise ValidationError({"subdivision": problem})
+        check_region(self)
 
     def interest_regime_for(self, customer_kind: str):
         """The regime the creditor chose for this kind of customer, or None."""
@@ -231,9 +236,7 @@ class Customer(models.Model):
 
     def clean(self):
         super().clean()
-        problem = subdivision_problem(self.country, self.subdivision)
-        if problem:
-            raise ValidationError({"subdivision": problem})
+        check_region(self)
 
     @property
     def zone(self) -> ZoneInfo:

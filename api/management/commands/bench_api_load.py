@@ -46,7 +46,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -54,7 +53,7 @@ from django.utils import timezone
 from api.models import ApiClient
 from api.services import claims_dun
 from customers.models import Creditor, Customer
-from dunning.management.commands.bench import create_database
+from dunning.management.commands.bench import database_prepare
 from ops.loadgen import (
     Request,
     Server,
@@ -340,11 +339,7 @@ class Command(BaseCommand):
         if min(options["customers"], options["claims"]) < 1:
             raise CommandError("--customers and --claims must be positive")
         if options["create_database"]:
-            url = os.environ.get("DATABASE_URL", "")
-            if not url.startswith("postgres"):
-                raise CommandError("--create-database needs a postgres DATABASE_URL")
-            create_database(url)
-            call_command("migrate", verbosity=0, interactive=False)
+            database_prepare()
         refuse_live_database("claims and payments")
         refuse_unmigrated()
 

@@ -84,6 +84,16 @@ def create_database(url: str) -> bool:
     return True
 
 
+def database_prepare() -> None:
+    """`--create-database` of the benchmarks: DATABASE_URL's database made on
+    its PostgreSQL server unless it exists, and migrated."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        raise CommandError("--create-database needs a postgres DATABASE_URL")
+    create_database(url)
+    call_command("migrate", verbosity=0, interactive=False)
+
+
 def environment() -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
@@ -310,11 +320,7 @@ class Command(BaseCommand):
         sizes = _sizes(options["claims"])
         worker_counts = _sizes(options["workers"])
         if options["create_database"]:
-            url = os.environ.get("DATABASE_URL", "")
-            if not url.startswith("postgres"):
-                raise CommandError("--create-database needs a postgres DATABASE_URL")
-            create_database(url)
-            call_command("migrate", verbosity=0, interactive=False)
+            database_prepare()
         if connection.vendor != "postgresql":
             raise CommandError("The benchmark needs PostgreSQL (set DATABASE_URL).")
         name = connection.settings_dict["NAME"]

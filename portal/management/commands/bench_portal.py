@@ -38,13 +38,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import requests
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import F
 
 from customers.models import Creditor, Customer, SecondFactor
-from dunning.management.commands.bench import create_database
+from dunning.management.commands.bench import database_prepare
 from dunning.models import Case, CaseStep, Plan
 from ops.loadgen import (
     TIMEOUT,
@@ -217,11 +216,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         users = numbers(options["users"])
         if options["create_database"]:
-            url = os.environ.get("DATABASE_URL", "")
-            if not url.startswith("postgres"):
-                raise CommandError("--create-database needs a postgres DATABASE_URL")
-            create_database(url)
-            call_command("migrate", verbosity=0, interactive=False)
+            database_prepare()
         refuse_live_database("debtors and visits")
         refuse_unmigrated()
         if max(users) > options["debtors"]:
