@@ -137,21 +137,27 @@ def invoice_create(
     return invoice
 
 
-def _apply_to_invoices(invoice_ids, settled_on: date, actor: str) -> list[int]:
-    """Recompute cached balances; close claims that reached zero.
-
-    Returns the ids of the claims that were settled by this change.
-    """
-    totals = dict(
+def _ledger_totals(invoice_ids) -> dict[int, Decimal]:
+    """Each claim's balance: the sum of its ledger rows."""
+    rows = (
         LedgerEntry.objects.filter(invoice_id__in=invoice_ids)
         .values_list("invoice_id")
         .annotate(total=Sum("amount"))
         .values_list("invoice_id", "total")
     )
+    return {invoice_id: ledger_sum(total) for invoice_id, total in rows}
+
+
+def _apply_to_invoices(invoice_ids, settled_on: date, actor: str) -> list[int]:
+    """Recompute cached balances; close claims that reached zero.
+
+    Returns the ids of the claims that were settled by this change.
+    """
+    totals = _ledger_totals(invoice_ids)
     settled = []
     invoices = Invoice.objects.filter(id__in=invoice_ids)
     for invoice in invoices:
-        invoice.open_amount = ledger_sum(totals.get(invoice.id))
+        invoice.open_amount = totals.get(invoice.id, ZERO)
         if invoice.open_amount < 0:
             raise LedgerError(f"Claim {invoice.number} would become negative.")
         if invoice.open_amount == 0 and invoice.status == Invoice.Status.OPEN:
@@ -586,15 +592,10 @@ def _book_back(payment: Payment, parts, *, on: date, actor: str, why: str) -> li
         )
         for claim, part, amount in parts
     )
-    totals = dict(
-        LedgerEntry.objects.filter(invoice_id__in=invoice_ids)
-        .values_list("invoice_id")
-        .annotate(total=Sum("amount"))
-        .values_list("invoice_id", "total")
-    )
+    totals = _ledger_totals(invoice_ids)
     was_settled_on = {}
     for invoice in invoices:
-        invoice.open_amount = ledger_sum(totals.get(invoice.id))
+        invoice.open_amount = totals.get(invoice.id, ZERO)
         if invoice.status == Invoice.Status.PAID and invoice.open_amount > 0:
             was_settled_on[invoice.id] = invoice.settled_on
             invoice.status, invoice.settled_on = Invoice.Status.OPEN, None
