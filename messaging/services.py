@@ -106,6 +106,16 @@ class Outbox:
         self._email = None
         self._short_message = {}
         self._wordings = {}
+        self._sealed_tokens = None
+
+    def sealed_token(self):
+        """A letter's link token with its short code (`portal.access.SealedTokens`:
+        the next one is sealed while this letter is rendered)."""
+        from portal.access import SealedTokens
+
+        if self._sealed_tokens is None:
+            self._sealed_tokens = SealedTokens()
+        return self._sealed_tokens.take()
 
     def wording(self, message, context: dict):
         from messaging.rendering import wording_for
@@ -151,7 +161,11 @@ class Outbox:
         self._short_message.pop(channel, None)
 
     def close(self) -> None:
-        self.reset("email")
+        try:
+            self.reset("email")
+        finally:
+            if self._sealed_tokens is not None:
+                self._sealed_tokens.close()
 
 
 def deliver(
@@ -315,7 +329,7 @@ def _send_claimed(message, *, now, outbox: Outbox, actor: str) -> str:
     from messaging.backends.mail import MailInterrupted
     from messaging.backends.sms import SMSInterrupted
     from messaging.rendering import build_context, render
-    from portal.access import letter_access_context
+    from portal.access import short_code_context
     from portal.services import link_create, link_url
 
     message_id = message.pk
@@ -350,12 +364,13 @@ def _send_claimed(message, *, now, outbox: Outbox, actor: str) -> str:
         if not customer.has_address_for(message.channel):
             raise NotSendable(f"no {message.channel} address")
         recipient = _recipient(message)
-        link, token = link_create(customer=customer, message=message)
+        # A letter cannot be clicked: it prints a short address, code and
+        # passcode (only the PDF has them; the stored text does not).
+        sealed = outbox.sealed_token() if message.channel == "letter" else None
+        link, token = link_create(customer=customer, message=message, sealed=sealed)
         context = build_context(message, link_url(token), items=sendable, now=now)
-        if message.channel == "letter":
-            # A letter cannot be clicked: it prints a short address, code and
-            # passcode (only the PDF has them; the stored text does not).
-            context.update(letter_access_context(link=link, token=token))
+        if sealed:
+            context.update(short_code_context(sealed.short))
         rendered = render(message, context, wording=outbox.wording(message, context))
         # The amounts the message shows, kept on its items (the print
         # manifest adds them up); rows come in the order of the items.

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -175,6 +176,53 @@ def short_code_seal(token: str) -> tuple[ShortCode, str, str]:
     return short, _code_hash(short.code), (salt + sealed).hex()
 
 
+@dataclass(frozen=True)
+class SealedToken:
+    """A new link token with its code and passcode, and what is stored of them."""
+
+    token: str
+    short: ShortCode
+    code_hash: str
+    seal: str
+
+
+def sealed_token() -> SealedToken:
+    token = PortalLink.new_token()
+    short, code_hash, seal = short_code_seal(token)
+    return SealedToken(token, short, code_hash, seal)
+
+
+class SealedTokens:
+    """Sealed tokens for a run of letters, each sealed in a thread of its own
+    while the caller renders the letter before.
+
+    The seal is one scrypt derivation, about a fifth of a letter's CPU
+    (docs/BENCHMARKS.md, "Letters"), and `hashlib.scrypt` releases the GIL, so
+    on a second core it costs the letter no time. One token is sealed ahead;
+    the one left when the run ends was never given out and is dropped (only a
+    link created with it is stored). Not for sharing between threads.
+    """
+
+    def __init__(self):
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: Future | None = None
+
+    def take(self) -> SealedToken:
+        ahead, self._ahead = self._ahead, None
+        # The first of a run is sealed here; an error while sealing ahead
+        # comes out of result() as if it had happened in this thread.
+        taken = ahead.result() if ahead is not None else sealed_token()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seal")
+        self._ahead = self._pool.submit(sealed_token)
+        return taken
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._ahead = None
+
+
 def short_code_issue(*, link: PortalLink, token: str) -> ShortCode:
     """Give a link a short code and passcode; the raw pair is returned once."""
     short, link.short_code_hash, link.short_code_seal = short_code_seal(token)
@@ -200,11 +248,6 @@ def short_code_resolve(code: str, passcode: str) -> tuple[PortalLink, str] | Non
     if not hmac.compare_digest(hash_token(token), link.token_hash):
         return None
     return link, token
-
-
-def letter_access_context(*, link: PortalLink, token: str) -> dict:
-    """What a letter prints besides the link: short address, code and passcode."""
-    return short_code_context(short_code_issue(link=link, token=token))
 
 
 def short_code_context(short: ShortCode) -> dict:

@@ -19,13 +19,19 @@ logger = logging.getLogger(__name__)
 
 
 def link_create(
-    *, customer, message=None, days: int | None = None
+    *, customer, message=None, days: int | None = None, sealed=None
 ) -> tuple[PortalLink, str]:
-    """A new personal link; the raw token is returned once and never stored."""
-    token = PortalLink.new_token()
+    """A new personal link; the raw token is returned once and never stored.
+
+    `sealed`, a `portal.access.SealedToken`, is the token of a letter's link
+    with its short code, stored with the link in one row.
+    """
+    token = sealed.token if sealed else PortalLink.new_token()
     link = PortalLink.objects.create(
         customer=customer,
         token_hash=hash_token(token),
+        short_code_hash=sealed.code_hash if sealed else None,
+        short_code_seal=sealed.seal if sealed else "",
         message=message,
         expires_at=timezone.now() + timedelta(days=days or settings.PORTAL_LINK_DAYS),
     )

@@ -222,8 +222,33 @@ def test_bench_letters_reports_letters_per_second_with_two_workers():
     call_command("bench_letters", "--letters", "4", "--workers", "2", stdout=out)
 
     assert re.match(
-        r"4 letters, 2 worker\(s\): [\d.]+ s, [\d.]+ letters/s", out.getvalue()
+        r"4 letters, 2 worker\(s\), seal ahead: [\d.]+ s, [\d.]+ letters/s",
+        out.getvalue(),
     )
+
+
+@pytest.mark.parametrize(
+    "seal, cpu",
+    [
+        ("ahead", r"[\d.]+ ms of CPU a letter \(with the seal's thread\)"),
+        ("inline", r"[\d.]+ ms of CPU a letter \(of which [\d.]+ ms the link and"),
+    ],
+)
+def test_bench_letters_in_one_process_seals_ahead_or_inline(seal, cpu):
+    """One process reports its CPU a letter; inline, the seal's share."""
+    import threading
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("bench_letters", "--letters", "3", "--seal", seal, stdout=out)
+
+    assert re.match(
+        rf"3 letters, 1 worker\(s\), seal {seal}: [\d.]+ s, [\d.]+ letters/s, {cpu}",
+        out.getvalue(),
+    )
+    assert not [t for t in threading.enumerate() if t.name.startswith("seal")]
 
 
 def test_a_creditor_without_an_address_leaves_no_stray_separators(
@@ -302,3 +327,36 @@ def test_the_qr_code_is_a_grey_bitmap_of_eight_pixels_a_module():
     assert set(image.get_flattened_data()) == {0, 255}
     [code] = zxingcpp.read_barcodes(image)
     assert code.text == url
+
+
+def test_the_qr_code_scans_with_another_decoder_at_print_resolution():
+    """Codes of many new links, smoothed to 150 dpi as a cheap printer or
+    scan would, decode with zbar (a decoder other than the zxing-cpp that
+    encodes them) to exactly their link."""
+    import secrets
+    from io import BytesIO
+
+    from PIL import Image
+
+    from messaging.qr import qr_png
+
+    try:
+        from pyzbar import pyzbar
+    except ImportError as exc:  # pyzbar is installed; libzbar0 may not be
+        pytest.skip(f"zbar is not installed ({exc}): apt-get install libzbar0")
+
+    # 28 mm at 150 dpi.
+    side = round(28 / 25.4 * 150)
+    urls = [
+        "https://pay.example.com/p/" + secrets.token_urlsafe(32) + "/"
+        for _ in range(100)
+    ]
+    read = []
+    for url in urls:
+        image = Image.open(BytesIO(qr_png(url)))
+        printed = image.resize((side, side), Image.Resampling.BILINEAR)
+        read.append(
+            [(code.type, code.data.decode()) for code in pyzbar.decode(printed)]
+        )
+
+    assert read == [[("QRCODE", url)] for url in urls]

@@ -108,6 +108,79 @@ def test_the_short_code_and_passcode_of_a_letter_open_the_debtors_page(
     assert "Guten Tag Alice Ahrens" in html and "Rechnung R-1" in html
 
 
+def test_letters_sent_together_each_print_the_code_of_their_own_link(
+    alice, bob_ltd, make_invoice, outbox, tmp_path
+):
+    """Dispatch seals the next letter's token in a thread while it renders one:
+    each letter's QR code, printed link and code with passcode still open the
+    link of that letter, and no sealing thread outlives the batch."""
+    import threading
+
+    messages = []
+    for n, customer in enumerate([alice, bob_ltd, alice]):
+        invoice = make_invoice(customer, "120.00", number=f"R-{n}")
+        messages.append(make_message(customer, [(invoice, 2)], channel="letter"))
+
+    result = dispatch_due(now=SCHEDULED_AT + timedelta(hours=1))
+
+    assert result["letter"] == {"sent": 3}
+    assert not [t for t in threading.enumerate() if t.name.startswith("seal")]
+    opened = set()
+    for message in messages:
+        path = outbox / "letters" / "2025-04-01" / f"{message.pk}.pdf"
+        text = pdf_text(path)
+        link = PortalLink.objects.get(message=message)
+        subprocess.run(
+            ["pdftoppm", "-r", "150", "-png", "-singlefile", str(path)]
+            + [str(tmp_path / "page")],
+            check=True,
+        )
+        [code] = zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))
+        qr_token = code.text.removeprefix("http://testserver/p/").strip("/")
+        label = "Passcode" if message.customer == bob_ltd else "Kennwort"
+        found = short_code_resolve(printed(text, "Code"), printed(text, label))
+
+        assert found is not None
+        assert found[0] == link == link_resolve(qr_token)
+        assert found[1] == qr_token
+        opened.add(link.pk)
+    assert len(opened) == 3
+
+
+def test_sealed_tokens_seal_the_next_one_in_a_thread(alice, monkeypatch):
+    """The first token of a run is sealed by the caller, every later one
+    ahead in the sealing thread; each pair opens its own token."""
+    import threading
+
+    from portal import access
+
+    sealed_in = []
+
+    def recording():
+        sealed_in.append(threading.current_thread().name)
+        return real()
+
+    real = access.sealed_token
+    monkeypatch.setattr(access, "sealed_token", recording)
+    tokens = access.SealedTokens()
+
+    taken = [tokens.take() for _ in range(3)]
+    tokens.close()
+
+    assert sealed_in[0] == threading.current_thread().name
+    # A fourth, submitted ahead, is never given out: close() cancels it or
+    # lets it end.
+    assert len(sealed_in) in (3, 4)
+    assert all(name.startswith("seal") for name in sealed_in[1:])
+    assert len({sealed.token for sealed in taken}) == 3
+    for sealed in taken:
+        link, _token = link_create(customer=alice, sealed=sealed)
+        assert short_code_resolve(sealed.short.code, sealed.short.passcode) == (
+            link,
+            sealed.token,
+        )
+
+
 def test_only_hashes_of_the_short_code_are_stored(sent_letter):
     """Neither the code nor the passcode is in the link row or the message text."""
     code = printed(sent_letter["text"], "Code").replace("-", "")

@@ -8,6 +8,7 @@ derivation), then the template, WeasyPrint layout and PDF writing. Only the
 database rows are left out. See docs/BENCHMARKS.md, "Letters".
 """
 
+import functools
 import multiprocessing
 import os
 import time
@@ -19,8 +20,7 @@ from django.template.loader import render_to_string
 
 from core.money import format_money
 from messaging.letters import html_to_pdf, pdf_html_class
-from portal.access import short_code_context, short_code_seal
-from portal.models import PortalLink
+from portal.access import SealedTokens, sealed_token, short_code_context
 from portal.services import link_url
 
 NAMES = ["Łucja Őry", "Jürgen Groß", "Ayşe Ğür", "Margaret O'Neill", "Zoë Brontë"]
@@ -95,21 +95,35 @@ def letter_context(n: int) -> dict:
     }
 
 
-def access_context() -> dict:
-    """A new link and short code, as dispatch makes them for every letter."""
-    token = PortalLink.new_token()
-    short, _code_hash, _seal = short_code_seal(token)
-    return {"link": link_url(token), **short_code_context(short)}
+def access_context(sealed_tokens: SealedTokens | None = None) -> dict:
+    """A new link and short code, as dispatch makes them for every letter:
+    with `sealed_tokens` the next letter's is sealed in a thread meanwhile."""
+    sealed = sealed_tokens.take() if sealed_tokens else sealed_token()
+    return {"link": link_url(sealed.token), **short_code_context(sealed.short)}
 
 
-def render_one(n: int, *, fresh_fonts: bool = False, seal_cpu=None) -> int:
+_process = {}
+
+
+def process_tokens() -> SealedTokens:
+    """This process's sealed tokens: a forked worker makes its own thread."""
+    pid = os.getpid()
+    if _process.get("pid") != pid:
+        _process.update(pid=pid, tokens=SealedTokens())
+    return _process["tokens"]
+
+
+def render_one(
+    n: int, *, fresh_fonts: bool = False, seal: str = "ahead", seal_cpu=None
+) -> int:
     """Render the n-th sample letter to PDF; its size in bytes.
 
-    `seal_cpu`, a list, collects the CPU seconds of each letter's link and
-    passcode seal, a security cost reported on its own.
+    `seal` "ahead" seals the next letter's token in a thread, as dispatch
+    does; "inline" seals each in turn, and `seal_cpu`, a list, then collects
+    the CPU seconds of each seal, a security cost reported on its own.
     """
     started = time.process_time()
-    access = access_context()
+    access = access_context(process_tokens() if seal == "ahead" else None)
     if seal_cpu is not None:
         seal_cpu.append(time.process_time() - started)
     context = {**letter_context(n), **access}
@@ -123,10 +137,10 @@ def render_one(n: int, *, fresh_fonts: bool = False, seal_cpu=None) -> int:
     return len(html_to_pdf(html))
 
 
-def _start_worker(_n: int) -> int:
+def _start_worker(seal: str) -> int:
     # Keeps a worker busy long enough that every worker takes one and has
     # made its font configuration before the clock starts.
-    render_one(0)
+    render_one(0, seal=seal)
     time.sleep(0.2)
     return 0
 
@@ -140,6 +154,13 @@ class Command(BaseCommand):
             "--workers", type=int, default=1, help="processes (1: this one)"
         )
         parser.add_argument(
+            "--seal",
+            choices=["ahead", "inline"],
+            default="ahead",
+            help="seal the next letter's link in a thread, as dispatch does "
+            "(ahead), or each in turn (inline: its CPU is reported apart)",
+        )
+        parser.add_argument(
             "--fresh-fonts",
             action="store_true",
             help="one process, a new font configuration per letter (the old way)",
@@ -147,45 +168,59 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         letters, workers = options["letters"], options["workers"]
+        seal = options["seal"]
         if letters < 1 or workers < 1:
             raise CommandError("--letters and --workers must be at least 1")
 
         cpu, seal_cpu = None, []
         if workers == 1:
-            _start_worker(0)
+            _start_worker(seal)
             started, cpu_started = time.perf_counter(), time.process_time()
             fresh = options["fresh_fonts"]
             sizes = [
-                render_one(n, fresh_fonts=fresh, seal_cpu=seal_cpu)
+                render_one(
+                    n,
+                    fresh_fonts=fresh,
+                    seal=seal,
+                    seal_cpu=seal_cpu if seal == "inline" else None,
+                )
                 for n in range(letters)
             ]
             elapsed = time.perf_counter() - started
+            # Of every thread of this process: with the seal ahead, its
+            # thread's CPU too.
             cpu = time.process_time() - cpu_started
+            process_tokens().close()
         elif options["fresh_fonts"]:
             raise CommandError("--fresh-fonts measures one process only")
         else:
-            # fork: the workers inherit the configured Django of this process.
+            # fork: the workers inherit the configured Django of this process
+            # (and make their own sealing thread).
             context = multiprocessing.get_context("fork")
             with context.Pool(workers) as pool:
-                pool.map(_start_worker, range(workers), chunksize=1)
+                pool.map(_start_worker, [seal] * workers, chunksize=1)
                 started = time.perf_counter()
-                sizes = pool.map(render_one, range(letters), chunksize=4)
+                sizes = pool.map(
+                    functools.partial(render_one, seal=seal),
+                    range(letters),
+                    chunksize=4,
+                )
                 elapsed = time.perf_counter() - started
 
         # Other work on the machine slows the wall clock, not the CPU time:
         # both are shown, with the load at the end.
         per_cpu = ""
         if cpu:
-            seal_ms = sum(seal_cpu) / letters * 1000
-            per_cpu = (
-                f", {letters / cpu:.1f} letters per CPU second"
-                f" ({cpu / letters * 1000:.1f} ms a letter, of which"
-                f" {seal_ms:.1f} ms the link and passcode seal)"
-            )
+            per_cpu = f", {cpu / letters * 1000:.1f} ms of CPU a letter"
+            if seal == "inline":
+                seal_ms = sum(seal_cpu) / letters * 1000
+                per_cpu += f" (of which {seal_ms:.1f} ms the link and passcode seal)"
+            else:
+                per_cpu += " (with the seal's thread)"
         load = os.getloadavg()[0]
         self.stdout.write(
-            f"{letters} letters, {workers} worker(s): {elapsed:.2f} s, "
-            f"{letters / elapsed:.1f} letters/s{per_cpu}, "
+            f"{letters} letters, {workers} worker(s), seal {seal}: "
+            f"{elapsed:.2f} s, {letters / elapsed:.1f} letters/s{per_cpu}, "
             f"{sum(sizes) / len(sizes) / 1024:.0f} KiB per PDF, load {load:.1f}, "
             f"fonts subset by {font_subsetter()}"
         )
