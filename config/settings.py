@@ -204,6 +204,10 @@ TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 10, minimum=1)
 # retries of a transient failure (provider 5xx, timeout, SMTP 4xx) after
 # base, base × 3, base × 9 … seconds until the attempts are used up.
 DISPATCH_BATCH_SIZE = env_int("DISPATCH_BATCH_SIZE", 200, minimum=1)
+# The scheduled dispatch and this many tasks in all send a backlog of more
+# than one batch side by side, one django-q2 worker each (each message is
+# claimed by one of them). For PostgreSQL: SQLite lets one writer at a time.
+DISPATCH_WORKERS = env_int("DISPATCH_WORKERS", 1, minimum=1)
 DISPATCH_MAX_ATTEMPTS = env_int("DISPATCH_MAX_ATTEMPTS", 5, minimum=1)
 DISPATCH_RETRY_BASE_SECONDS = env_int("DISPATCH_RETRY_BASE_SECONDS", 300, minimum=1)
 DISPATCH_RETRY_FACTOR = env_int("DISPATCH_RETRY_FACTOR", 3, minimum=1)

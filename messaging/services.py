@@ -476,6 +476,48 @@ def _send_claimed(message, *, now, outbox: Outbox, actor: str) -> str:
     return Status.SENT
 
 
+def _due(*, now, message_ids=None):
+    """The planned messages due at `now`, oldest first."""
+    due = Message.objects.filter(status=Status.PLANNED)
+    if message_ids is not None:
+        # Retries wait for their time even when named.
+        due = due.filter(pk__in=list(message_ids)).filter(
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+        )
+    else:
+        due = due.filter(
+            Q(next_attempt_at__isnull=True, scheduled_at__lte=now)
+            | Q(next_attempt_at__lte=now)
+        )
+    return due.order_by(Coalesce("next_attempt_at", "scheduled_at"), "id")
+
+
+def dispatch_helpers_queue(*, now) -> int:
+    """Queue `DISPATCH_WORKERS` - 1 more dispatch tasks when more than a batch
+    is due at `now`; return how many.
+
+    They send the same backlog beside the scheduled task, each on a
+    django-q2 worker of its own: `_claim` gives every message to exactly one
+    of them. A letter costs tens of milliseconds of CPU in WeasyPrint, so one
+    process renders about 17 a second and two on two cores about 27
+    (docs/BENCHMARKS.md, "Letters"). A backlog of one batch or less is left
+    to the scheduled task alone.
+    """
+    from django_q.tasks import async_task
+
+    helpers = settings.DISPATCH_WORKERS - 1
+    size = settings.DISPATCH_BATCH_SIZE
+    if helpers < 1 or _due(now=now)[: size + 1].count() <= size:
+        return 0
+    for _ in range(helpers):
+        async_task(
+            "messaging.tasks.dispatch_help",
+            now.isoformat(),
+            group="messages-dispatch",
+        )
+    return helpers
+
+
 def dispatch_due(
     *, now=None, message_ids=None, limit=None, actor: str = "system:dispatch"
 ) -> dict:
@@ -490,18 +532,7 @@ def dispatch_due(
     are not counted.
     """
     now = now or timezone.now()
-    due = Message.objects.filter(status=Status.PLANNED)
-    if message_ids is not None:
-        # Retries wait for their time even when named.
-        due = due.filter(pk__in=list(message_ids)).filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-        )
-    else:
-        due = due.filter(
-            Q(next_attempt_at__isnull=True, scheduled_at__lte=now)
-            | Q(next_attempt_at__lte=now)
-        )
-    due = due.order_by(Coalesce("next_attempt_at", "scheduled_at"), "id")
+    due = _due(now=now, message_ids=message_ids)
     interrupted = 0 if message_ids is not None else interrupted_sends_fail(now=now)
 
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))

@@ -6,8 +6,20 @@ from messaging import services
 
 
 def dispatch_due() -> dict:
-    """The "messages-dispatch" schedule: send what is due as of now."""
-    return services.dispatch_due(now=timezone.now(), actor="system:schedule")
+    """The "messages-dispatch" schedule: send what is due as of now, helped by
+    `DISPATCH_WORKERS` - 1 more tasks when more than a batch is due."""
+    now = timezone.now()
+    services.dispatch_helpers_queue(now=now)
+    return services.dispatch_due(now=now, actor="system:schedule")
+
+
+def dispatch_help(now: str) -> dict:
+    """A helper of the scheduled dispatch: the backlog due at `now` (ISO)."""
+    from datetime import datetime
+
+    return services.dispatch_due(
+        now=datetime.fromisoformat(now), actor="system:schedule"
+    )
 
 
 def print_batch_daily() -> dict:

@@ -540,3 +540,31 @@ def test_concurrent_workers_send_each_message_once(
     assert len(outbox_emails(outbox)) == 6
     assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
     assert PortalLink.objects.count() == 6
+
+
+@pytest.mark.parametrize(
+    "workers, due, queued", [(1, 5, 0), (3, 4, 0), (3, 5, 2), (2, 5, 1)]
+)
+def test_more_dispatch_tasks_are_queued_only_for_more_than_a_batch(
+    settings, alice, make_invoice, workers, due, queued
+):
+    """DISPATCH_WORKERS - 1 helpers for a backlog above DISPATCH_BATCH_SIZE,
+    none for a batch or less; each helper is told the scheduled task's time."""
+    from django_q.models import OrmQ
+
+    settings.DISPATCH_WORKERS, settings.DISPATCH_BATCH_SIZE = workers, 4
+    for _ in range(due):
+        make_message(alice, [(make_invoice(alice, "10.00"), 1)])
+    # Planned, but not due yet: not part of the backlog.
+    make_message(
+        alice,
+        [(make_invoice(alice, "10.00"), 1)],
+        scheduled_at=NOW + timedelta(days=1),
+    )
+
+    assert services.dispatch_helpers_queue(now=NOW) == queued
+
+    tasks = [row.task for row in OrmQ.objects.all()]
+    assert [(t["func"], t["args"]) for t in tasks] == [
+        ("messaging.tasks.dispatch_help", (NOW.isoformat(),))
+    ] * queued
