@@ -117,6 +117,33 @@ def test_bench_dispatch_plans_and_sends_to_both_file_backends(db, tmp_path):
     assert Message.objects.filter(status="sent").count() == 6
 
 
+def test_bench_dispatch_sends_letters_for_the_letter_share(db, tmp_path):
+    """With --letter-share a part of the e-mail debtors get letters as PDFs."""
+    out = StringIO()
+
+    call_command(
+        "bench_dispatch",
+        "--debtors",
+        "8",
+        "--sms-share",
+        "25",
+        "--letter-share",
+        "50",
+        "--outbox",
+        str(tmp_path / "bench"),
+        "--json",
+        stdout=out,
+    )
+
+    result = json.loads(out.getvalue())
+    assert {channel: f["sent"] for channel, f in result["dispatch"].items()} == {
+        "email": 2,
+        "sms": 2,
+        "letter": 4,
+    }
+    assert len(list((tmp_path / "bench" / "letters").rglob("*.pdf"))) == 4
+
+
 def test_bench_dispatch_refuses_a_database_with_claims(alice, make_invoice):
     """The run acts on every creditor, so real data stops the benchmark."""
     make_invoice(alice, "10.00")

@@ -1,9 +1,10 @@
 """Time the dunning run's planning and the dispatch to the file backends.
 
 Seeds N debtors with one overdue claim each (half reachable by SMS, half by
-e-mail), runs the dunning run without sending (`plan_only`), then dispatches
-the e-mails and the SMS, each channel on its own, and reports messages per
-second and the queries each message asked. Run it against a scratch database:
+e-mail, or with `--letter-share` some by letter), runs the dunning run without
+sending (`plan_only`), then dispatches the e-mails, the SMS and the letters,
+each channel on its own, and reports messages per second and the queries each
+message asked. Run it against a scratch database:
 the run acts on every creditor.
 
     export DATABASE_URL=sqlite:////tmp/bench_dispatch.sqlite3
@@ -35,6 +36,7 @@ from payments.models import Invoice
 from payments.services import invoice_create
 
 BENCH_CREDITOR = "Dispatch bench GmbH"
+CHANNELS = ("email", "sms", "letter")
 
 
 class Command(BaseCommand):
@@ -48,12 +50,22 @@ class Command(BaseCommand):
             default=50,
             help="Percent of the debtors who prefer SMS (the rest get e-mail)",
         )
+        parser.add_argument(
+            "--letter-share",
+            type=int,
+            default=0,
+            help="Percent of the debtors who prefer letters (taken from e-mail)",
+        )
         parser.add_argument("--outbox", help="Keep the written files in this folder")
         parser.add_argument("--json", action="store_true", dest="as_json")
 
-    def handle(self, *args, debtors, sms_share, outbox, as_json, **options):
-        if debtors < 1 or not 0 <= sms_share <= 100:
-            raise CommandError("--debtors must be positive, --sms-share 0 to 100")
+    def handle(
+        self, *args, debtors, sms_share, letter_share, outbox, as_json, **options
+    ):
+        if debtors < 1 or min(sms_share, letter_share) < 0:
+            raise CommandError("--debtors must be positive, the shares 0 to 100")
+        if sms_share + letter_share > 100:
+            raise CommandError("--sms-share and --letter-share add up to over 100")
         if Invoice.objects.exists() or Message.objects.exists():
             raise CommandError(
                 "The database holds claims or messages already; the run would act "
@@ -67,8 +79,9 @@ class Command(BaseCommand):
                 EMAIL_FILE_PATH=folder / "email",
                 SMS_BACKEND="messaging.backends.sms.FileSMSBackend",
                 SMS_FILE_PATH=folder / "sms",
+                LETTER_FILE_PATH=folder / "letters",
             ):
-                result = self._bench(debtors, sms_share)
+                result = self._bench(debtors, sms_share, letter_share)
         finally:
             if not outbox:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -85,7 +98,7 @@ class Command(BaseCommand):
             f"run (plan only): {result['planned']} messages in "
             f"{result['run_seconds']:.2f} s = {result['planned_per_second']:.0f}/s"
         )
-        for channel in ("email", "sms"):
+        for channel in CHANNELS:
             figures = result["dispatch"].get(channel)
             if figures:
                 self.stdout.write(
@@ -95,9 +108,9 @@ class Command(BaseCommand):
                     f"{figures['queries_per_message']} queries each"
                 )
 
-    def _bench(self, debtors: int, sms_share: int) -> dict:
+    def _bench(self, debtors: int, sms_share: int, letter_share: int) -> dict:
         started = time.monotonic()
-        creditor = self._seed(debtors, sms_share)
+        creditor = self._seed(debtors, sms_share, letter_share)
         seeded = time.monotonic()
 
         summary = run_dunning(
@@ -112,7 +125,7 @@ class Command(BaseCommand):
         # personalisation chose.
         later = timezone.now() + timedelta(days=7)
         dispatch = {}
-        for channel in ("email", "sms"):
+        for channel in CHANNELS:
             ids = list(
                 Message.objects.filter(
                     channel=channel, status=Message.Status.PLANNED
@@ -143,7 +156,7 @@ class Command(BaseCommand):
             "dispatch": dispatch,
         }
 
-    def _seed(self, debtors: int, sms_share: int) -> Creditor:
+    def _seed(self, debtors: int, sms_share: int, letter_share: int) -> Creditor:
         creditor, _ = Creditor.objects.get_or_create(
             name=BENCH_CREDITOR,
             defaults={
@@ -158,7 +171,17 @@ class Command(BaseCommand):
                 "bic": "COBADEFFXXX",
             },
         )
-        sms_every = round(100 / sms_share) if sms_share else 0
+
+        def channel(i: int) -> str:
+            # Spread evenly: of the first i debtors about i × share / 100 get
+            # SMS, and as many of the rest as the letter share gives letters.
+            if i * sms_share // 100 > (i - 1) * sms_share // 100:
+                return "sms"
+            both = sms_share + letter_share
+            letters = i * both // 100 - i * sms_share // 100
+            before = (i - 1) * both // 100 - (i - 1) * sms_share // 100
+            return "letter" if letters > before else "email"
+
         customers = Customer.objects.bulk_create(
             [
                 Customer(
@@ -173,10 +196,8 @@ class Command(BaseCommand):
                     country="DE",
                     language="de" if i % 3 else "en",
                     time_zone="Europe/Berlin",
-                    consent_sms=bool(sms_every) and i % sms_every == 0,
-                    preferred_channel=(
-                        "sms" if sms_every and i % sms_every == 0 else "email"
-                    ),
+                    consent_sms=channel(i) == "sms",
+                    preferred_channel=channel(i),
                 )
                 for i in range(1, debtors + 1)
             ]
