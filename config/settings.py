@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.caches import caches_from_env
 from config.env import (
@@ -308,6 +309,15 @@ Q_CLUSTER = {
 # The daily run split over this many partitions, one django-q2 task each.
 DUNNING_WORKERS = env_int("DUNNING_WORKERS", 1)
 DUNNING_PARTITION_TIMEOUT = env_int("DUNNING_PARTITION_TIMEOUT", 3600)
+# A run not finished this long after its start was killed (its process died):
+# /healthz reports it and the admin shows it as unfinished.
+DUNNING_RUN_MAX_HOURS = env_int("DUNNING_RUN_MAX_HOURS", 4, minimum=1)
+if DUNNING_RUN_MAX_HOURS * 3600 <= DUNNING_PARTITION_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"DUNNING_RUN_MAX_HOURS={DUNNING_RUN_MAX_HOURS} must exceed "
+        f"DUNNING_PARTITION_TIMEOUT={DUNNING_PARTITION_TIMEOUT} s: a run waits "
+        "that long for its partitions."
+    )
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

@@ -26,6 +26,7 @@ from django.utils.timezone import localtime
 from django_fsm import can_proceed
 from django_fsm_log.admin import StateLogInline
 
+from core.money import format_money
 from customers.models import Channel
 from dunning import services
 from dunning.filters import (
@@ -299,14 +300,26 @@ class CaseStateLogInline(StateLogInline):
         return super().get_queryset(request).select_related("by")
 
 
-class CaseStepInline(ReadOnlyMixin, admin.TabularInline):
+class CaseStepAmounts:
+    """A step's fee and the open amount then, in the claim's currency."""
+
+    @admin.display(description="Fee", ordering="fee")
+    def fee_display(self, case_step):
+        return format_money(case_step.fee, case_step.case.invoice.currency)
+
+    @admin.display(description="Open amount then", ordering="open_amount")
+    def open_display(self, case_step):
+        return format_money(case_step.open_amount, case_step.case.invoice.currency)
+
+
+class CaseStepInline(CaseStepAmounts, ReadOnlyMixin, admin.TabularInline):
     model = CaseStep
     extra = 0
     fields = [
         "step_label",
         "taken_on",
-        "fee",
-        "open_amount",
+        "fee_display",
+        "open_display",
         "run",
         "actor",
         "message",
@@ -414,8 +427,12 @@ class CallTaskInline(ReadOnlyMixin, admin.TabularInline):
 class PromiseInline(admin.TabularInline):
     model = Promise
     extra = 0
-    fields = ["promised_on", "amount", "currency", "status", "resolved_on", "actor"]
+    fields = ["promised_on", "amount_display", "status", "resolved_on", "actor"]
     readonly_fields = fields
+
+    @admin.display(description="Amount")
+    def amount_display(self, promise):
+        return format_money(promise.amount, promise.currency)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -667,30 +684,81 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(CaseStep)
-class CaseStepAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["id", "case", "claim", "step", "taken_on", "fee", "actor", "run"]
+class CaseStepAdmin(CaseStepAmounts, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "case",
+        "claim",
+        "step",
+        "taken_on",
+        "fee_display",
+        "actor",
+        "run",
+    ]
     list_filter = ["step__plan", "taken_on"]
     list_select_related = ["case__invoice", "step__plan", "run"]
     search_fields = ["case__invoice__number", "case__invoice__external_id"]
+    fields = [
+        "case",
+        "step",
+        "taken_on",
+        "taken_at",
+        "fee_display",
+        "open_display",
+        "run",
+        "actor",
+    ]
+    readonly_fields = fields
 
     @admin.display(description="Claim", ordering="case__invoice__number")
     def claim(self, case_step):
         return case_step.case.invoice.number
 
 
+class RunStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return Run.Status.choices
+
+    def queryset(self, request, queryset):
+        if self.value() not in Run.Status.values:
+            return queryset
+        return queryset.filter(Run.with_status(self.value()))
+
+
 @admin.register(Run)
 class RunAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["id", "run_date", "dry_run", "actor", "started_at", "finished_at"]
-    list_filter = ["dry_run"]
+    list_display = [
+        "id",
+        "run_date",
+        "dry_run",
+        "actor",
+        "status_label",
+        "started_at",
+        "finished_at",
+    ]
+    list_filter = [RunStatusFilter, "dry_run"]
     fields = [
         "run_date",
         "dry_run",
         "actor",
+        "status_label",
         "started_at",
         "finished_at",
+        "error",
         "summary_json",
     ]
     readonly_fields = fields
+
+    @admin.display(description="Status")
+    def status_label(self, run):
+        status = Run.Status(run.status())
+        if status in (Run.Status.FAILED, Run.Status.UNFINISHED):
+            # Stands out in the list: these runs need an operator.
+            return format_html("<strong>{}</strong>", status.label.upper())
+        return status.label
 
     @admin.display(description="Summary")
     def summary_json(self, run):

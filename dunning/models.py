@@ -1,9 +1,14 @@
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
+
+from core.money import format_money
 
 MONEY = {"max_digits": 18, "decimal_places": 6}
 
@@ -333,7 +338,19 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
 
 class Run(models.Model):
-    """One execution of the dunning run, with its summary."""
+    """One execution of the dunning run, with its summary.
+
+    A run that raised has its error and the figures of the batches it
+    committed; a run whose process was killed keeps `finished_at` empty and
+    counts as unfinished once `DUNNING_RUN_MAX_HOURS` have passed since it
+    started.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Failed"
+        UNFINISHED = "unfinished", "Unfinished"
 
     run_date = models.DateField(
         null=True, blank=True, help_text="Empty: each creditor's today"
@@ -341,7 +358,10 @@ class Run(models.Model):
     dry_run = models.BooleanField(default=False)
     actor = models.CharField(max_length=100)
     started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it ended, finished or failed"
+    )
+    error = models.TextField(blank=True, default="", help_text="Empty: no failure")
     summary = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -349,6 +369,34 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.pk} for {self.run_date or 'today'}"
+
+    def status(self, now=None) -> str:
+        if self.error:
+            return self.Status.FAILED
+        if self.finished_at is not None:
+            return self.Status.FINISHED
+        if self.started_at < self.given_up_since(now):
+            return self.Status.UNFINISHED
+        return self.Status.RUNNING
+
+    @classmethod
+    def with_status(cls, status: str, now=None) -> Q:
+        """The condition on runs that `status` returns `status` for."""
+        given_up = cls.given_up_since(now)
+        if status == cls.Status.FAILED:
+            return ~Q(error="")
+        if status == cls.Status.FINISHED:
+            return Q(error="", finished_at__isnull=False)
+        unfinished = Q(error="", finished_at__isnull=True)
+        if status == cls.Status.UNFINISHED:
+            return unfinished & Q(started_at__lt=given_up)
+        return unfinished & Q(started_at__gte=given_up)
+
+    @staticmethod
+    def given_up_since(now=None):
+        """A run started before this and not finished was killed."""
+        longest = timedelta(hours=settings.DUNNING_RUN_MAX_HOURS)
+        return (now or timezone.now()) - longest
 
 
 class CaseStep(models.Model):
@@ -407,7 +455,8 @@ class Promise(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Promise of {self.amount} {self.currency} by {self.promised_on}"
+        amount = format_money(self.amount, self.currency)
+        return f"Promise of {amount} by {self.promised_on}"
 
 
 class CallTask(models.Model):

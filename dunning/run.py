@@ -210,12 +210,22 @@ def run_dunning(
     With `workers` > 1 the customers are split into that many partitions, each
     run as a django-q2 task by whichever `qcluster` worker takes it; this call
     waits for all of them and merges their figures. A dry run is one rolled-back
-    transaction and so always runs in this process.
+    transaction and so always runs in this process. A run that raises records
+    the error on its `Run` and raises it on; its committed batches stay.
     """
     started = clock.monotonic()
     now = now or timezone.now()
     stats = RunStats()
-    run = None if dry_run else Run.objects.create(run_date=run_date, actor=actor)
+    # The summary holds the run's figures from its start: that is how
+    # `ops.health` tells a daily run, even an unfinished one, from the API's
+    # real-time dunning of single claims.
+    run = (
+        None
+        if dry_run
+        else Run.objects.create(
+            run_date=run_date, actor=actor, summary=stats.as_json(run_date, 0, {})
+        )
+    )
 
     def run_all():
         # Pauses that ended and promises that broke put cases back in dunning
@@ -228,28 +238,36 @@ def run_dunning(
             book = PlanBook(rules=RuleBook.active())
             _run_partition(WHOLE, run_date, now, book, stats, run, actor, batch_size)
 
-    if dry_run:
-        # The dry run does all the work in one transaction and rolls it back.
-        try:
-            with transaction.atomic():
-                run_all()
-                raise _DryRunRollback
-        except _DryRunRollback:
-            pass
-    else:
-        run_all()
+    try:
+        if dry_run:
+            # The dry run does all the work in one transaction and rolls it back.
+            try:
+                with transaction.atomic():
+                    run_all()
+                    raise _DryRunRollback
+            except _DryRunRollback:
+                pass
+        else:
+            run_all()
 
-    dispatched = {}
-    if not dry_run and not plan_only and stats.message_ids:
-        from messaging.services import dispatch_due
+        dispatched = {}
+        if not dry_run and not plan_only and stats.message_ids:
+            from messaging.services import dispatch_due
 
-        due_ids = list(
-            Message.objects.filter(id__in=stats.message_ids, status="planned")
-            .filter(Q(scheduled_at__lte=now) if not send_now else Q())
-            .values_list("id", flat=True)
-        )
-        if due_ids:
-            dispatched = dispatch_due(now=now, message_ids=due_ids, actor=actor)
+            due_ids = list(
+                Message.objects.filter(id__in=stats.message_ids, status="planned")
+                .filter(Q(scheduled_at__lte=now) if not send_now else Q())
+                .values_list("id", flat=True)
+            )
+            if due_ids:
+                dispatched = dispatch_due(now=now, message_ids=due_ids, actor=actor)
+    except BaseException as error:
+        # KeyboardInterrupt and SystemExit too: the run stops either way.
+        if run is not None:
+            logger.exception("dunning run %s failed", run.pk)
+            partial = stats.as_json(run_date, clock.monotonic() - started, {})
+            _run_failed(run, error, {**partial, "dry_run": False})
+        raise
 
     summary = stats.as_json(run_date, clock.monotonic() - started, dispatched)
     summary["dry_run"] = dry_run
@@ -267,6 +285,24 @@ def run_dunning(
         sum(stats.messages.values()),
     )
     return summary
+
+
+def _run_failed(run: Run, error: BaseException, summary: dict) -> None:
+    """Record that the run stopped on `error`, with the figures of the batches
+    it committed: they stay, and running it again takes the steps still due.
+    A split run's partitions that finished keep their figures in their tasks.
+    """
+    try:
+        Run.objects.filter(pk=run.pk).update(
+            error=f"{type(error).__name__}: {error}",
+            finished_at=timezone.now(),
+            summary=summary,
+        )
+    except Exception:
+        # A lost database connection is a likely cause of the failure itself;
+        # the run then stays unfinished and /healthz reports it after
+        # DUNNING_RUN_MAX_HOURS.
+        logger.exception("dunning run %s: its failure could not be recorded", run.pk)
 
 
 def _resume_due(run_date, actor: str, stats: "RunStats") -> None:
@@ -435,10 +471,14 @@ def _run_creditor(
         if not customer_ids:
             return
         last_customer = customer_ids[-1]
+        # Counted apart and added once committed, so that the figures of a
+        # run that fails are those of the batches that stay.
+        batch = RunStats()
         with transaction.atomic():
             _run_batch(
-                creditor, on, now, book, stats, run, actor, customer_ids, partition
+                creditor, on, now, book, batch, run, actor, customer_ids, partition
             )
+        stats.merge(batch)
         refresh.after_batch(stats)
 
 

@@ -2,8 +2,10 @@
 
 "failed" (HTTP 503) means this instance cannot serve: its database or its
 broker does not answer. "degraded" (HTTP 200) means it serves but something
-needs an operator: no successful daily run for `HEALTH_RUN_MAX_AGE_HOURS`,
-failed tasks in the last 24 hours, or a queue longer than `HEALTH_QUEUE_MAX`.
+needs an operator: the newest daily run failed or has not finished within
+`DUNNING_RUN_MAX_HOURS` (its process was killed), no successful daily run for
+`HEALTH_RUN_MAX_AGE_HOURS`, failed tasks in the last 24 hours, or a queue
+longer than `HEALTH_QUEUE_MAX`.
 A load balancer keeps a degraded instance; monitoring alerts on the status.
 
 The public answer names each check's status and a fixed reason; the error
@@ -78,19 +80,19 @@ def broker() -> Check:
 
 
 def dunning_run() -> Check:
-    """The last finished daily run; the API's real-time dunning of single
-    claims also writes runs, with a shorter summary, and does not count."""
+    """The newest daily run, and the last one that finished successfully; the
+    API's real-time dunning of single claims also writes runs, with a shorter
+    summary, and does not count."""
     from django_q.models import Schedule
 
     from dunning.models import Run
 
     try:
+        runs = Run.objects.filter(dry_run=False, summary__has_key="claims_examined")
+        # Runs are created as they start: the highest id started last.
+        newest = runs.order_by("-id").only("started_at", "finished_at", "error").first()
         last = (
-            Run.objects.filter(
-                dry_run=False,
-                finished_at__isnull=False,
-                summary__has_key="claims_examined",
-            )
+            runs.filter(finished_at__isnull=False, error="")
             .order_by("-finished_at")
             .values_list("finished_at", flat=True)
             .first()
@@ -104,19 +106,35 @@ def dunning_run() -> Check:
         logger.exception("health: run check failed")
         return Check(FAILED, "runs unreadable", {"error": _error(error)})
 
+    now = timezone.now()
     max_age = timedelta(hours=settings.HEALTH_RUN_MAX_AGE_HOURS)
+    newest_status = newest.status(now) if newest else None
     detail = {
         "finished_at": last.isoformat() if last else None,
-        "age_seconds": int((timezone.now() - last).total_seconds()) if last else None,
+        "age_seconds": int((now - last).total_seconds()) if last else None,
         "max_age_seconds": int(max_age.total_seconds()),
         "scheduled": scheduled,
+        "newest": None,
+        "max_running_seconds": settings.DUNNING_RUN_MAX_HOURS * 3600,
     }
+    if newest:
+        detail["newest"] = {
+            "id": newest.pk,
+            "status": newest_status,
+            "started_at": newest.started_at.isoformat(),
+            "error": newest.error[:300],
+        }
+    # A failed or killed run is a fault whether or not the schedule started it.
+    if newest_status == Run.Status.FAILED:
+        return Check(DEGRADED, "last run failed", detail)
+    if newest_status == Run.Status.UNFINISHED:
+        return Check(DEGRADED, "last run did not finish", detail)
     if not scheduled:
         # Without the schedule nobody expects a run; a missing one is no fault.
         return Check(detail=detail)
     if last is None:
         return Check(DEGRADED, "no successful run yet", detail)
-    if timezone.now() - last > max_age:
+    if now - last > max_age:
         return Check(DEGRADED, "last successful run is stale", detail)
     return Check(detail=detail)
 

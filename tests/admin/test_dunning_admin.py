@@ -1,11 +1,14 @@
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from dunning.models import Case, Plan, Run, Step
+from dunning.models import Case, CaseStep, Plan, Promise, Run, Step
 from tests.admin.helpers import (
     assert_bounded_changelist,
+    assert_no_raw_amounts,
     open_case,
     plan_change_data,
     send_message,
@@ -208,6 +211,48 @@ def test_a_run_shows_its_summary(admin_client):
     assert "&quot;steps_taken&quot;: 12" in response.content.decode()
 
 
+def runs_of_each_status() -> dict[str, Run]:
+    """A finished, a failed, a killed and a running run."""
+    now = timezone.now()
+    runs = {
+        status: Run.objects.create(actor="system:schedule")
+        for status in ["finished", "failed", "unfinished", "running"]
+    }
+    Run.objects.filter(pk=runs["finished"].pk).update(finished_at=now)
+    Run.objects.filter(pk=runs["failed"].pk).update(
+        finished_at=now, error="RuntimeError: decision service down"
+    )
+    Run.objects.filter(pk=runs["unfinished"].pk).update(
+        started_at=now - timedelta(hours=5)
+    )
+    return runs
+
+
+def test_the_run_list_shows_failed_and_unfinished_runs_apart(admin_client):
+    runs = runs_of_each_status()
+
+    response = admin_client.get(reverse("admin:dunning_run_changelist"))
+
+    page = response.content.decode()
+    assert "<strong>FAILED</strong>" in page
+    assert "<strong>UNFINISHED</strong>" in page
+    assert ">Finished<" in page
+    assert ">Running<" in page
+    for status, run in runs.items():
+        filtered = admin_client.get(
+            reverse("admin:dunning_run_changelist"), {"status": status}
+        )
+        assert list(filtered.context["cl"].result_list) == [run]
+
+
+def test_a_failed_run_shows_its_error(admin_client):
+    run = runs_of_each_status()["failed"]
+
+    response = admin_client.get(reverse("admin:dunning_run_change", args=[run.pk]))
+
+    assert "RuntimeError: decision service down" in response.content.decode()
+
+
 def test_a_manager_swaps_two_steps(admin_client):
     """Exchanging positions saves, though each position is unique per plan."""
     plan = Plan.objects.get(name="Standard")
@@ -227,3 +272,48 @@ def test_a_manager_swaps_two_steps(admin_client):
         "First notice",
         "Final notice",
     ]
+
+
+def test_the_case_page_shows_fees_and_promises_in_the_claims_currency(
+    client, clerk, case
+):
+    """Step fees, open amounts and promised amounts read as money, not as the
+    column's six decimals."""
+    Promise.objects.create(
+        case=case,
+        promised_on=date(2025, 4, 1),
+        amount=Decimal("80"),
+        currency="EUR",
+        open_amount=Decimal("250"),
+        actor="test",
+    )
+    client.force_login(clerk)
+
+    response = client.get(reverse("admin:dunning_case_change", args=[case.pk]))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    # The second step's fee and the open amount when each step was taken.
+    assert "<p>€2.50</p>" in html
+    assert "<p>€0.00</p>" in html
+    assert html.count("<p>€250.00</p>") == 2
+    assert "Promise of €80.00 by 2025-04-01" in html
+    assert "<p>€80.00</p>" in html
+    assert_no_raw_amounts(html)
+
+
+def test_the_case_step_list_and_page_show_amounts_in_the_claims_currency(
+    client, clerk, case
+):
+    case_step = CaseStep.objects.get(case=case, step__position=2)
+    client.force_login(clerk)
+
+    listing = client.get(reverse("admin:dunning_casestep_changelist"))
+    page = client.get(reverse("admin:dunning_casestep_change", args=[case_step.pk]))
+
+    assert '<td class="field-fee_display">€2.50</td>' in listing.content.decode()
+    html = page.content.decode()
+    assert '<div class="readonly">€2.50</div>' in html
+    assert '<div class="readonly">€250.00</div>' in html
+    assert_no_raw_amounts(listing.content.decode())
+    assert_no_raw_amounts(html)

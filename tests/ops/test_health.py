@@ -5,7 +5,7 @@ import socket
 import subprocess
 import time
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.db.utils import ConnectionHandler
@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule, Task
 
 from dunning.models import Run
+from dunning.run import run_dunning
 from ops import health
 
 FULL_RUN = {"claims_examined": 12, "steps_taken": {}, "messages": {}}
@@ -249,3 +250,126 @@ def test_a_running_redis_broker_is_pinged_and_its_queue_counted(
     assert response.status_code == 200
     broker = response.json()["checks"]["broker"]
     assert broker == {"status": "ok", "kind": "redis", "queued": 3, "max": 1000}
+
+
+# -- A run that crashed or was killed ------------------------------------------
+
+RUN_DATE = date(2025, 3, 6)
+
+
+@pytest.fixture
+def overdue_claim(alice, make_invoice):
+    """A claim whose first step is due on RUN_DATE."""
+    return make_invoice(alice, due_on=date(2025, 3, 3))
+
+
+def during_the_run(monkeypatch, action):
+    """Call `action` with the run's row while the run decides its first
+    message, then let the run go on."""
+    from personalisation.services import decide
+
+    def deciding(*args, **kwargs):
+        action(Run.objects.order_by("-id").first())
+        return decide(*args, **kwargs)
+
+    monkeypatch.setattr("dunning.run.decide", deciding)
+
+
+@pytest.mark.django_db
+def test_a_run_whose_batch_raises_is_degraded_until_a_later_run_finishes(
+    client, staff, overdue_claim, monkeypatch
+):
+    finished_run(hours_ago=20)
+
+    def fail(run):
+        raise RuntimeError("decision service down")
+
+    during_the_run(monkeypatch, fail)
+    with pytest.raises(RuntimeError):
+        run_dunning(actor="system:schedule", run_date=RUN_DATE)
+    failed = Run.objects.order_by("-id").first()
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["dunning_run"] == {
+        "status": "degraded",
+        "reason": "last run failed",
+    }
+    client.force_login(staff)
+    detail = client.get("/healthz?verbose").json()["checks"]["dunning_run"]
+    assert detail["newest"]["id"] == failed.pk
+    assert detail["newest"]["status"] == "failed"
+    assert detail["newest"]["error"] == "RuntimeError: decision service down"
+
+    monkeypatch.undo()
+    run_dunning(actor="system:schedule", run_date=RUN_DATE)
+
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+@pytest.mark.django_db
+def test_a_run_in_progress_within_its_time_is_ok(
+    client, staff, overdue_claim, monkeypatch, settings
+):
+    settings.DUNNING_RUN_MAX_HOURS = 4
+    finished_run(hours_ago=20)
+    client.force_login(staff)
+    seen = []
+
+    def look(run):
+        Run.objects.filter(pk=run.pk).update(
+            started_at=timezone.now() - timedelta(hours=3.5)
+        )
+        seen.append(client.get("/healthz?verbose").json())
+
+    during_the_run(monkeypatch, look)
+    run_dunning(actor="system:schedule", run_date=RUN_DATE)
+
+    assert seen[0]["status"] == "ok"
+    assert seen[0]["checks"]["dunning_run"]["status"] == "ok"
+    assert seen[0]["checks"]["dunning_run"]["newest"]["status"] == "running"
+
+
+@pytest.mark.django_db
+def test_a_run_unfinished_for_longer_than_it_can_take_is_degraded(
+    client, staff, overdue_claim, monkeypatch, settings
+):
+    """A process killed mid-run leaves its row started and never ended; past
+    DUNNING_RUN_MAX_HOURS the run counts as dead, until a later run finishes."""
+    settings.DUNNING_RUN_MAX_HOURS = 4
+    finished_run(hours_ago=20)
+
+    def die(run):
+        raise SystemExit(-9)
+
+    # Killed: the process ends without a word to the database.
+    during_the_run(monkeypatch, die)
+    monkeypatch.setattr("dunning.run._run_failed", lambda *args: None)
+    with pytest.raises(SystemExit):
+        run_dunning(actor="system:schedule", run_date=RUN_DATE)
+    killed = Run.objects.order_by("-id").first()
+    Run.objects.filter(pk=killed.pk).update(
+        started_at=timezone.now() - timedelta(hours=4.5)
+    )
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["checks"]["dunning_run"] == {
+        "status": "degraded",
+        "reason": "last run did not finish",
+    }
+    client.force_login(staff)
+    detail = client.get("/healthz?verbose").json()["checks"]["dunning_run"]
+    assert detail["newest"]["id"] == killed.pk
+    assert detail["newest"]["status"] == "unfinished"
+    assert detail["max_running_seconds"] == 4 * 3600
+
+    monkeypatch.undo()
+    run_dunning(actor="system:schedule", run_date=RUN_DATE)
+
+    assert client.get("/healthz").json()["status"] == "ok"
