@@ -12,15 +12,18 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
-from api.serializers import AMOUNT, MAX_BATCH, _currencies
-from core.money import quantum
+from api.serializers import AMOUNT, MAX_BATCH
+from core.money import is_money, quantum
 
 # DRF's CharField refuses NUL and lone surrogates.
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
 # Whole and decimal digits within `AMOUNT`; leading zeros beyond that, signs and
-# exponents go to the serializer.
+# exponents go to the serializer. ASCII only: `\d` would take other scripts'
+# digits, which the serializer refuses.
 _WHOLE = AMOUNT["max_digits"] - AMOUNT["decimal_places"]
-_DECIMAL = re.compile(rf"\d{{1,{_WHOLE}}}(?:\.\d{{1,{AMOUNT['decimal_places']}}})?")
+_DECIMAL = re.compile(
+    rf"[0-9]{{1,{_WHOLE}}}(?:\.[0-9]{{1,{AMOUNT['decimal_places']}}})?"
+)
 _QUANTUM = Decimal(1).scaleb(-AMOUNT["decimal_places"])
 # babel's lookup of a currency's decimals costs more than the rest of an item.
 _minor_unit = cache(quantum)
@@ -83,7 +86,7 @@ def invoice_item(item) -> dict | None:
         _text(external_id, 100)
         and _text(customer, 100)
         and type(currency) is str
-        and currency in _currencies()
+        and is_money(currency)
     ):
         return None
     amount = _amount(item.get("amount"))

@@ -2,18 +2,23 @@
 
 Amounts travel as strings with the currency's own decimals ("120.00", JPY
 "1200"); input amounts with more decimals than the currency has are refused,
-never rounded.
+never rounded, and so are exponents ("1e3"), NaN and infinities.
 """
 
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from decimal import Decimal
 
-from babel.numbers import list_currencies
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.money import round_money
-from customers.models import Channel, Customer, validate_time_zone
+from core.money import PLAIN_DECIMAL, PLAIN_HINT, currency_problem, round_money
+from customers.models import (
+    Channel,
+    Customer,
+    validate_language,
+    validate_time_zone,
+)
 from delivery.models import DeliveryEvent
 from dunning.models import Case
 from messaging.models import Message, MessageItem
@@ -31,11 +36,10 @@ EVENTS_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 
 MAX_BATCH = 1000
 AMOUNT = {"max_digits": 18, "decimal_places": 6}
-
-
-@cache
-def _currencies() -> frozenset[str]:
-    return frozenset(list_currencies())
+_WHOLE_DIGITS = AMOUNT["max_digits"] - AMOUNT["decimal_places"]
+AMOUNT_PATTERN = (
+    rf"^-?[0-9]{{1,{_WHOLE_DIGITS}}}(\.[0-9]{{1,{AMOUNT['decimal_places']}}})?$"
+)
 
 
 def _text(max_length: int, **kw):
@@ -54,9 +58,43 @@ class CurrencyField(serializers.RegexField):
 
     def to_internal_value(self, data):
         code = super().to_internal_value(data)
-        if code not in _currencies():
-            raise serializers.ValidationError(f"{code} is not an ISO 4217 currency.")
+        problem = currency_problem(code)
+        if problem:
+            raise serializers.ValidationError(problem)
         return code
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "decimal",
+        "pattern": AMOUNT_PATTERN,
+        "example": "120.00",
+    }
+)
+class AmountField(serializers.DecimalField):
+    """An amount as a plain decimal string ("120.50") or a JSON number."""
+
+    default_error_messages = {"plain": f"Must be {PLAIN_HINT}."}
+
+    def __init__(self, **kw):
+        super().__init__(**AMOUNT, **kw)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, float):
+            # JSON numbers arrive as floats (1e3 and 1000.0 alike); the float's
+            # shortest form, written out, is the number that was sent.
+            data = format(Decimal(repr(data)), "f")
+        text = str(data).strip()
+        if len(text) > self.MAX_STRING_LENGTH:
+            self.fail("max_string_length")
+        if not PLAIN_DECIMAL.fullmatch(text):
+            self.fail("plain")
+        value = super().to_internal_value(text)
+        # "-0" is zero, not a negative amount.
+        return abs(value) if value.is_zero() else value
 
 
 def check_amount(amount, currency: str, name: str = "amount") -> None:
@@ -101,7 +139,13 @@ class CustomerItemSerializer(serializers.Serializer):
     subdivision = _text(
         10, help_text="Region for public holidays (ISO 3166-2 without the country)"
     )
-    language = serializers.RegexField(r"^[a-z]{2}$", required=False)
+    language = serializers.RegexField(
+        r"^[a-z]{2}$",
+        required=False,
+        validators=[validate_language],
+        help_text="ISO 639-1 code; messages and the debtor page are in en or de, "
+        "other languages read English",
+    )
     time_zone = serializers.CharField(
         max_length=64, required=False, validators=[validate_time_zone]
     )
@@ -124,7 +168,7 @@ class InvoiceItemSerializer(serializers.Serializer):
     customer_external_id = _key("The customer's id in your system")
     number = _text(100, help_text="Invoice number; the external id if empty")
     currency = CurrencyField()
-    amount = serializers.DecimalField(**AMOUNT)
+    amount = AmountField()
     issued_on = serializers.DateField()
     due_on = serializers.DateField()
     description = _text(300)
@@ -141,7 +185,7 @@ class InvoiceItemSerializer(serializers.Serializer):
 class CreditNoteItemSerializer(serializers.Serializer):
     external_id = _key("The credit note's id in your system")
     invoice_external_id = _key("The claim it reduces")
-    amount = serializers.DecimalField(**AMOUNT)
+    amount = AmountField()
     currency = CurrencyField(required=False)
     issued_on = serializers.DateField()
     reason = _text(300)
@@ -162,7 +206,7 @@ class CreditNoteItemSerializer(serializers.Serializer):
 class PaymentItemSerializer(serializers.Serializer):
     external_id = _key("The payment's id in your system")
     customer_external_id = _key("The payer's id in your system")
-    amount = serializers.DecimalField(**AMOUNT)
+    amount = AmountField()
     currency = CurrencyField()
     received_on = serializers.DateField()
     invoice_external_id = _text(
@@ -485,7 +529,7 @@ class InstalmentPlanSerializer(MoneyMixin, serializers.ModelSerializer):
 
 class InstalmentInputSerializer(serializers.Serializer):
     due_on = serializers.DateField()
-    amount = serializers.DecimalField(**AMOUNT, min_value=0)
+    amount = AmountField(min_value=0)
 
 
 class InstalmentPlanInputSerializer(serializers.Serializer):
@@ -505,7 +549,7 @@ class PauseSerializer(serializers.Serializer):
 
 class PromiseSerializer(serializers.Serializer):
     promised_on = serializers.DateField(help_text="Creditor-local date to pay by")
-    amount = serializers.DecimalField(**AMOUNT)
+    amount = AmountField()
 
 
 class ReasonSerializer(serializers.Serializer):

@@ -22,6 +22,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.calendar import subdivision_problem
+from core.money import plain_money, round_money
 from customers.importers.base import CustomerRow
 from customers.models import Customer
 from payments.models import CreditNote, Invoice, LedgerEntry, Payment
@@ -223,10 +224,12 @@ def invoices_upsert(*, creditor, rows, invalid: dict, actor: str) -> BatchResult
         booked["customer_external_id"] = booked["customer__external_id"]
         differing = [name for name in BOOKED if booked[name] != data[name]]
         if differing:
+            currency = booked["currency"]
             errors[index] = {
                 name: [
-                    f"Booked as {booked[name]}; a booked claim keeps its customer, "
-                    "money and dates (correct it with a credit note)."
+                    f"Booked as {_shown(name, booked[name], currency)}; a booked "
+                    "claim keeps its customer, money and dates (correct it with a "
+                    "credit note)."
                 ]
                 for name in differing
             }
@@ -382,9 +385,20 @@ def _evaluate_after_commit(invoice_ids) -> None:
         )
 
 
-def _differences(stored: dict, data: dict) -> dict[str, list[str]]:
+def _shown(name: str, value, currency: str) -> str:
+    """A booked value as an error text shows it: an amount in its currency's
+    decimals, not the column's six."""
+    if name == "amount":
+        return plain_money(value, currency)
+    return str(value)
+
+
+def _differences(stored: dict, data: dict, currency: str) -> dict[str, list[str]]:
     return {
-        name: [f"Recorded before as {value}; a booked record does not change."]
+        name: [
+            f"Recorded before as {_shown(name, value, currency)}; a booked record "
+            "does not change."
+        ]
         for name, value in stored.items()
         if data.get(name) != value
     }
@@ -419,6 +433,13 @@ def credit_notes_upsert(*, creditor, rows, invalid: dict, actor: str) -> BatchRe
                 "currency": [f"The claim is in {invoice.currency}, not in this."]
             }
             continue
+        # A note sent without a currency takes the claim's: its decimals decide
+        # here, as the serializer decides them for a note that names one.
+        if data["amount"] != round_money(data["amount"], invoice.currency):
+            errors[index] = {
+                "amount": [f"Has more decimals than {invoice.currency} allows."]
+            }
+            continue
         note = existing.get(data["external_id"])
         if note is None or (
             note.status == CreditNote.Status.DRAFT
@@ -432,7 +453,7 @@ def credit_notes_upsert(*, creditor, rows, invalid: dict, actor: str) -> BatchRe
             "issued_on": note.issued_on,
             "status": note.status,
         }
-        problems = _differences(stored, data)
+        problems = _differences(stored, data, note.currency)
         if problems:
             errors[index] = problems
         else:
@@ -522,7 +543,9 @@ def payments_upsert(*, creditor, rows, invalid: dict, actor: str) -> BatchResult
             "received_on": recorded["received_on"],
             "invoice_external_id": recorded["invoice__external_id"] or "",
         }
-        problems = _differences(stored, {**data, "invoice_external_id": named})
+        problems = _differences(
+            stored, {**data, "invoice_external_id": named}, recorded["currency"]
+        )
         if problems:
             errors[index] = problems
         else:

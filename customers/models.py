@@ -1,11 +1,18 @@
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale, UnknownLocaleError
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 from core.calendar import subdivision_problem
+from core.money import validate_currency
+
+# A language, perhaps with a script or region: "de", "fil", "de-AT", "zh-Hant".
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,4})?")
 
 
 def validate_time_zone(value: str) -> None:
@@ -13,6 +20,35 @@ def validate_time_zone(value: str) -> None:
         ZoneInfo(value)
     except Exception:
         raise ValidationError(f"{value!r} is not an IANA time zone.") from None
+
+
+def language_problem(code) -> str | None:
+    """Why `code` is no customer language, or None.
+
+    Any language babel knows is accepted, with a region or script if given.
+    Messages and the debtor page are written in en and de; a debtor in another
+    language ("fr") reads them in English, dates and amounts included
+    (`messaging.rendering.message_language`, `portal.texts.page_language`).
+    """
+    if isinstance(code, str) and LANGUAGE_CODE.fullmatch(code) and _is_locale(code):
+        return None
+    return f"{code!r} is not a language code such as en, de or fr."
+
+
+@lru_cache(maxsize=512)
+def _is_locale(code: str) -> bool:
+    # Cached: an import checks the language of every row.
+    try:
+        Locale.parse(code, sep="-")
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True
+
+
+def validate_language(value: str) -> None:
+    problem = language_problem(value)
+    if problem:
+        raise ValidationError(problem, code="language")
 
 
 class Channel(models.TextChoices):
@@ -62,7 +98,9 @@ class Creditor(models.Model):
     time_zone = models.CharField(
         max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
     )
-    default_currency = models.CharField(max_length=3, default="EUR")
+    default_currency = models.CharField(
+        max_length=3, default="EUR", validators=[validate_currency]
+    )
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     iban = models.CharField(max_length=34, blank=True)
@@ -191,7 +229,9 @@ class Customer(models.Model):
         blank=True,
         help_text="Region for public holidays, e.g. BY (Bavaria); empty: the country's",
     )
-    language = models.CharField(max_length=8, default="en")
+    language = models.CharField(
+        max_length=8, default="en", validators=[validate_language]
+    )
     time_zone = models.CharField(
         max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
     )

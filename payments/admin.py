@@ -181,11 +181,11 @@ class InvoiceAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "currency",
-                    "amount",
+                    "amount_display",
                     "issued_on",
                     "due_on",
                     "status",
-                    "open_amount",
+                    "open_display",
                     "settled_on",
                 ]
             },
@@ -200,11 +200,11 @@ class InvoiceAdmin(admin.ModelAdmin):
         "customer",
         "balance",
         "currency",
-        "amount",
+        "amount_display",
         "issued_on",
         "due_on",
         "status",
-        "open_amount",
+        "open_display",
         "settled_on",
         "case_link",
         "messages",
@@ -314,6 +314,24 @@ class PaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "invoice__number",
     ]
     date_hierarchy = "received_on"
+    fields = [
+        "creditor",
+        "customer",
+        "external_id",
+        "amount_display",
+        "currency",
+        "received_on",
+        "method",
+        "source",
+        "reference",
+        "invoice",
+        "unallocated_display",
+        "reversed_on",
+        "reversal_reason",
+        "refunded_display",
+        "created_at",
+    ]
+    readonly_fields = fields
     inlines = [AllocationInline]
 
     @admin.display(description="Amount", ordering="amount")
@@ -323,6 +341,10 @@ class PaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="Unallocated", ordering="unallocated_amount")
     def unallocated_display(self, payment):
         return format_money(payment.unallocated_amount, payment.currency)
+
+    @admin.display(description="Refunded")
+    def refunded_display(self, payment):
+        return format_money(payment.refunded_amount, payment.currency)
 
 
 @admin.register(ProviderPaymentEvent)
@@ -361,6 +383,19 @@ class CreditNoteAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "customer__name",
         "customer__external_id",
     ]
+    fields = [
+        "creditor",
+        "customer",
+        "invoice",
+        "external_id",
+        "amount_display",
+        "currency",
+        "issued_on",
+        "status",
+        "reason",
+        "created_at",
+    ]
+    readonly_fields = fields
     inlines = [AllocationInline]
 
     @admin.display(description="Amount", ordering="amount")
@@ -383,6 +418,24 @@ class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["invoice"]
     search_fields = ["invoice__number", "invoice__external_id", "actor", "reason"]
     date_hierarchy = "booked_on"
+    fields = [
+        "invoice",
+        "kind",
+        "component",
+        "signed_amount",
+        "booked_on",
+        "payment",
+        "credit_note",
+        "case_step",
+        "key",
+        "accrued_from",
+        "accrued_to",
+        "details",
+        "actor",
+        "reason",
+        "created_at",
+    ]
+    readonly_fields = fields
 
     @admin.display(description="Amount", ordering="amount")
     def signed_amount(self, entry):

@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.calendar import effective_due_date
-from core.money import format_money
+from core.money import format_money, validate_currency
 
 MONEY = {"max_digits": 18, "decimal_places": 6}
 
@@ -315,7 +315,9 @@ class LedgerEntry(models.Model):
         indexes = [models.Index(fields=["invoice", "kind"], name="ledger_invoice_kind")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount}"
+        # In the claim's currency: the admin selects the invoice with the rows.
+        amount = format_money(self.amount, self.invoice.currency)
+        return f"{self.get_kind_display()} {amount}"
 
 
 class ReferenceRate(models.Model):
@@ -415,7 +417,7 @@ class CompensationTier(models.Model):
     regime = models.ForeignKey(
         InterestRegime, on_delete=models.CASCADE, related_name="compensation_tiers"
     )
-    currency = models.CharField(max_length=3)
+    currency = models.CharField(max_length=3, validators=[validate_currency])
     debt_below = models.DecimalField(
         **MONEY, null=True, blank=True, help_text="Empty: no upper limit"
     )

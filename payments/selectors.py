@@ -217,6 +217,7 @@ def claim_facts(invoice: Invoice, on: date | None = None) -> dict:
         "plan": case.plan.name if case else None,
         "current_step": current_step,
         "last_step_on": case.last_step_on if case else None,
+        "issued_on": invoice.issued_on,
         "due_on": invoice.due_on,
         "effective_due_on": effective_due_on,
         "as_of": on,
@@ -328,17 +329,27 @@ def claim_facts_lines(facts: dict, locale: str = "en") -> list[tuple[str, str]]:
                 f"{accrued['to'].isoformat()}, not yet booked ({details})",
             )
         )
+    as_of = facts["as_of"].isoformat()
+    if facts["as_of"] < facts["issued_on"]:
+        # The claim did not exist yet that day: it had no status, case or step.
+        lines += [
+            ("Status", f"Not issued yet on {as_of}"),
+            ("Case state", f"none on {as_of}"),
+            ("Current step", "none"),
+        ]
+        overdue = f"none, not issued yet on {as_of} ({facts['time_zone']})"
+    else:
+        lines += [
+            ("Status", Invoice.Status(facts["status"]).label),
+            ("Case state", state or "no case"),
+            ("Current step", f"#{step['position']} {step['name']}" if step else "none"),
+        ]
+        overdue = f"{facts['days_overdue']} (as of {as_of}, {facts['time_zone']})"
     lines += [
-        ("Status", Invoice.Status(facts["status"]).label),
-        ("Case state", state or "no case"),
-        ("Current step", f"#{step['position']} {step['name']}" if step else "none"),
+        ("Issue date", facts["issued_on"].isoformat()),
         ("Due date", facts["due_on"].isoformat()),
         ("Effective due date", facts["effective_due_on"].isoformat()),
-        (
-            "Days overdue",
-            f"{facts['days_overdue']} (as of {facts['as_of'].isoformat()}, "
-            f"{facts['time_zone']})",
-        ),
+        ("Days overdue", overdue),
     ]
     return lines
 

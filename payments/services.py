@@ -511,8 +511,8 @@ def credit_note_post(
     principal = balances[invoice.id][Component.PRINCIPAL]
     if amount > principal:
         raise LedgerError(
-            f"Credit note {external_id} ({amount}) exceeds the open principal "
-            f"of claim {invoice.number} ({principal})."
+            f"Credit note {external_id} ({invoice.display(amount)}) exceeds the "
+            f"open principal of claim {invoice.number} ({invoice.display(principal)})."
         )
     if existing:
         note = existing

@@ -32,6 +32,7 @@ from customers.models import Channel, Customer
 from dunning.models import TONE_ORDER, Step, Tone, firmer_tone
 from personalisation.costs import DEFAULT_COSTS
 from personalisation.models import Decision
+from portal.texts import page_language
 
 POLICY = "rules-v1"
 # The rules' answers, with the channel weighed by a propensity model's
@@ -679,7 +680,8 @@ def decide(
         send_at=send_time.value,
         tone=tone.value,
         variant="a",
-        language=customer.language if customer.language in ("en", "de") else "en",
+        # "de-AT" reads German, "fr" English: as on the debtor page.
+        language=page_language(customer.language),
         payment_options=options.value,
         reasons={
             "channel": channel.reason,

@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from core.money import round_money
 from dunning.models import Case
 from dunning.services import CaseWorkError
 from payments.admin import ReadOnlyMixin, admin_link
@@ -81,8 +82,12 @@ def initial_values(reply: Reply, cases: list[Case]) -> dict:
         return {"reason": f"reply {reply.pk}: {first_line}"[:500]}
     if reply.proposed_action == Action.PROMISE:
         amount = reply.promised_amount
-        if amount is None and len(cases) == 1:
-            amount = cases[0].invoice.open_amount
+        if len(cases) == 1:
+            invoice = cases[0].invoice
+            if amount is None:
+                amount = invoice.open_amount
+            # In the claim's decimals, not the column's six.
+            amount = round_money(amount, invoice.currency)
         return {"promised_on": reply.promised_on, "amount": amount}
     return {}
 

@@ -248,7 +248,8 @@ def reply_confirm(
         dunning.case_promise(
             case_id=case.pk, promised_on=promised_on, amount=amount, actor=actor
         )
-        outcome = f"promise to pay {amount} by {promised_on} on case {case.pk}"
+        shown = case.invoice.display(amount)
+        outcome = f"promise to pay {shown} by {promised_on} on case {case.pk}"
     else:
         outcome = "handled by a clerk"
 

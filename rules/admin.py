@@ -483,9 +483,10 @@ class RuleSetAdmin(admin.ModelAdmin):
             raise PermissionDenied
         return model_admin.get_queryset(request)
 
-    def _explain(self, request, invoices, subject, back_url):
+    def _explain(self, request, invoices, subject, back_url, creditor):
         draft = self._draft(request)
-        on = self._day(request)
+        # The creditor's today also when no open claim is there to take it from.
+        on = self._day(request) or creditor.local_today()
         plans = services.explain_claims(invoices, on=on, rule_set=draft)
         context = {
             **self.admin_site.each_context(request),
@@ -495,7 +496,7 @@ class RuleSetAdmin(admin.ModelAdmin):
             "subject": subject,
             "back_url": back_url,
             "draft": draft,
-            "on": plans[0].on if plans else on,
+            "on": on,
             "rule_sets": RuleSet.objects.filter(status=RuleSet.Status.DRAFT),
             "operators": OPERATORS,
             "attributes": ATTRIBUTES,
@@ -508,10 +509,15 @@ class RuleSetAdmin(admin.ModelAdmin):
             pk=invoice_id,
         )
         back = reverse("admin:payments_invoice_change", args=[invoice.pk])
-        return self._explain(request, [invoice], f"claim {invoice.number}", back)
+        return self._explain(
+            request, [invoice], f"claim {invoice.number}", back, invoice.creditor
+        )
 
     def explain_customer_view(self, request, customer_id):
-        customer = get_object_or_404(self._readable(request, Customer), pk=customer_id)
+        customer = get_object_or_404(
+            self._readable(request, Customer).select_related("creditor"),
+            pk=customer_id,
+        )
         invoices = (
             self._readable(request, Invoice)
             .filter(customer=customer, status=Invoice.Status.OPEN, open_amount__gt=0)
@@ -519,7 +525,9 @@ class RuleSetAdmin(admin.ModelAdmin):
             .order_by("due_on", "id")
         )
         back = reverse("admin:customers_customer_change", args=[customer.pk])
-        return self._explain(request, invoices, f"customer {customer.name}", back)
+        return self._explain(
+            request, invoices, f"customer {customer.name}", back, customer.creditor
+        )
 
 
 def _count_rows(before: dict, after: dict) -> list[tuple[str, int, int, int]]:

@@ -134,6 +134,14 @@ class ClaimPlan:
     decision: object = None
     message_outcome: RuleOutcome | None = None
 
+    @property
+    def open_display(self) -> str:
+        return self.invoice.display(self.invoice.open_amount)
+
+    @property
+    def fee_display(self) -> str:
+        return "" if self.fee is None else self.invoice.display(self.fee)
+
     def key(self) -> dict:
         """What a manager compares between two rule sets."""
         decision = self.decision

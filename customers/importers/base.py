@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
-from core.money import parse_amount, quantum
+from core.money import MAX_WHOLE_DIGITS, PLAIN_DECIMAL, parse_amount, quantum
 
 # More than this many errors are counted, not listed.
 MAX_LISTED_ERRORS = 20
@@ -336,7 +336,7 @@ def amount(raw: str, currency: str, name: str = "amount") -> Decimal:
     step = _quantum(currency)
     try:
         number = Decimal(value)
-        if number.is_finite():
+        if PLAIN_DECIMAL.fullmatch(value) and number.adjusted() < MAX_WHOLE_DIGITS:
             rounded = number.quantize(step, rounding=ROUND_HALF_UP)
             if rounded == number:
                 return rounded

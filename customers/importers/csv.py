@@ -9,11 +9,11 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
-from babel.numbers import is_currency
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from core.calendar import subdivision_problem
+from core.money import currency_problem
 from customers.importers.base import (
     CreditNoteRow,
     CreditorDefaults,
@@ -31,7 +31,7 @@ from customers.importers.base import (
     optional_text,
     required_text,
 )
-from customers.models import Channel, validate_time_zone
+from customers.models import Channel, language_problem, validate_time_zone
 
 DEFAULT_CREDITOR = CreditorDefaults(
     name="Default creditor",
@@ -52,8 +52,8 @@ BOOKING_COLUMNS = ["type", "external_id", "customer_id", "amount", "date"]
 
 FORMAT_HELP = """\
 Generic CSV (--format csv): UTF-8, comma separated, first line a header, dates
-YYYY-MM-DD, amounts plain decimals ("1234.50", no thousands separator, no more
-decimals than the currency has). Columns marked * are required.
+YYYY-MM-DD, amounts plain decimals ("1234.50", no thousands separator, no
+exponent, no more decimals than the currency has). Columns marked * are required.
 
 PATH 1, customers and invoices, one row per invoice:
   customer_id*, customer_name*, customer_kind (consumer|business), email,
@@ -82,7 +82,6 @@ nothing.
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
-LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,4})?$")
 KINDS = ("consumer", "business")
 
 
@@ -177,8 +176,8 @@ def _customer(where: str, cells: dict[str, str], creditor) -> CustomerRow:
     if problem := subdivision_problem(country, subdivision):
         raise RowError(f"subdivision: {problem}")
     language = text("language", 8) or "en"
-    if not LANGUAGE.match(language):
-        raise RowError(f"language {language!r} is not a language code")
+    if problem := language_problem(language):
+        raise RowError(f"language: {problem}")
     time_zone = text("time_zone", 64) or creditor.time_zone
     if not _is_time_zone(time_zone):
         raise RowError(f"time_zone {time_zone!r} is not an IANA time zone")
@@ -311,8 +310,8 @@ def _booking(where, cells, creditor, invoice_currency):
 
 def _currency(raw: str, default: str) -> str:
     currency = raw.strip().upper() or default
-    if not re.match(r"^[A-Z]{3}$", currency) or not is_currency(currency):
-        raise RowError(f"currency {raw!r} is not an ISO 4217 code")
+    if problem := currency_problem(currency):
+        raise RowError(f"currency: {problem}")
     return currency
 
 

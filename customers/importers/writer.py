@@ -38,7 +38,7 @@ from django.db import connection, transaction
 from django.db.models import JSONField, Sum
 from django.utils import timezone
 
-from core.money import ZERO
+from core.money import ZERO, plain_money
 from customers.importers.base import (
     CreditNoteRow,
     CreditorDefaults,
@@ -342,7 +342,7 @@ class _Writer:
         elif currency != row.currency or stored_amount != row.amount:
             self.errors.append(
                 f"{row.where}: invoice {row.external_id!r} was imported before "
-                f"as {stored_amount.normalize()} {currency}, now "
+                f"as {plain_money(stored_amount, currency)}, now "
                 f"{row.amount} {row.currency}; correct a booked claim with a "
                 "credit note"
             )
@@ -466,7 +466,7 @@ class _Writer:
                     else:
                         self.errors.append(
                             f"{row.where}: {kind} {row.external_id!r} was imported "
-                            f"before as {stored_amount.normalize()} {currency}"
+                            f"before as {plain_money(stored_amount, currency)}"
                             " for another customer or amount"
                         )
                     continue
@@ -597,7 +597,8 @@ class _Writer:
         if row.amount > principal:
             self.errors.append(
                 f"{row.where}: credit note {row.external_id!r} ({row.amount}) "
-                f"exceeds the open principal of invoice {claim.key!r} ({principal})"
+                "exceeds the open principal of invoice "
+                f"{claim.key!r} ({plain_money(principal, claim.currency)})"
             )
             return
         claim.balances[Component.PRINCIPAL] = principal - row.amount

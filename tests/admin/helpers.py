@@ -153,3 +153,38 @@ def plan_change_data(plan, changes=None, extra_steps=()):
     for n, values in enumerate(forms):
         data.update({f"steps-{n}-{key}": value for key, value in values.items()})
     return data
+
+
+def assert_no_raw_amounts(html: str) -> None:
+    """No amount on the page shows the database column's six decimals."""
+    import re
+
+    # The admin's icon sprite has path coordinates of six decimals, and times
+    # their microseconds (":43.397678"): neither is an amount.
+    text = re.sub(r"<svg.*?</svg>", "", html, flags=re.DOTALL)
+    raw = re.findall(r"(?<![\d:.])\d+\.\d{6}(?!\d)", text)
+    assert not raw, f"raw amounts on the page: {raw}"
+
+
+def change_form_data(response) -> dict:
+    """What the admin change page would post back unchanged, inlines included."""
+
+    def fields_of(form) -> dict:
+        data = {}
+        for name in form.fields:
+            value = form[name].value()
+            if value is True:
+                data[form.add_prefix(name)] = "on"
+            elif value is not None and value is not False:
+                data[form.add_prefix(name)] = (
+                    json.dumps(value) if isinstance(value, (dict, list)) else value
+                )
+        return data
+
+    data = fields_of(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update(fields_of(formset.management_form))
+        for form in formset.initial_forms:
+            data.update(fields_of(form))
+    return data

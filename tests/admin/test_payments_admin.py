@@ -11,6 +11,7 @@ from payments.models import CreditNote, LedgerEntry, Payment
 from payments.services import credit_note_post, payment_record
 from tests.admin.helpers import (
     assert_bounded_changelist,
+    assert_no_raw_amounts,
     open_case,
     send_message,
     take_step,
@@ -226,3 +227,61 @@ def test_a_clerk_edits_only_the_description_of_a_claim(admin_client, paid_in_par
     assert (paid_in_part.amount, paid_in_part.open_amount) == (1000, 600)
     assert paid_in_part.status == "open"
     assert paid_in_part.entries.count() == rows
+
+
+def test_the_money_pages_show_amounts_with_their_currency(
+    client, manager, alice, paid_in_part
+):
+    """Claim, payment, credit note and ledger row read as money, not as the
+    column's six decimals."""
+    credit_note_post(
+        invoice=paid_in_part,
+        external_id="CN-2",
+        amount=Decimal("30.00"),
+        currency="EUR",
+        issued_on=date(2025, 3, 12),
+        actor="test",
+    )
+    principal = LedgerEntry.objects.get(invoice=paid_in_part, kind="principal")
+    client.force_login(manager)
+
+    claim = client.get(
+        reverse("admin:payments_invoice_change", args=[paid_in_part.pk])
+    ).content.decode()
+    payment = client.get(
+        reverse("admin:payments_payment_change", args=[Payment.objects.get().pk])
+    ).content.decode()
+    note = client.get(
+        reverse("admin:payments_creditnote_change", args=[CreditNote.objects.get().pk])
+    ).content.decode()
+    entry = client.get(
+        reverse("admin:payments_ledgerentry_change", args=[principal.pk])
+    ).content.decode()
+
+    assert '<div class="readonly">€1,000.00</div>' in claim
+    assert '<div class="readonly">€570.00</div>' in claim
+    # Each ledger row's title in the inline.
+    assert "Payment -€400.00" in claim
+    assert "Credit note -€30.00" in claim
+    assert '<div class="readonly">€400.00</div>' in payment
+    assert '<div class="readonly">€0.00</div>' in payment
+    assert '<div class="readonly">€30.00</div>' in note
+    assert "<h2>Principal €1,000.00</h2>" in entry
+    assert '<div class="readonly">€1,000.00</div>' in entry
+    for html in (claim, payment, note, entry):
+        assert_no_raw_amounts(html)
+
+
+def test_a_yen_claim_page_shows_no_decimals(client, manager, alice, make_invoice):
+    """Yen have no minor unit: the page shows none."""
+    invoice = make_invoice(alice, amount="2500", currency="JPY", number="JP-1")
+    client.force_login(manager)
+
+    html = client.get(
+        reverse("admin:payments_invoice_change", args=[invoice.pk])
+    ).content.decode()
+
+    assert '<div class="readonly">¥2,500</div>' in html
+    assert "Principal ¥2,500" in html
+    assert "2,500.00" not in html
+    assert_no_raw_amounts(html)

@@ -27,7 +27,6 @@ UNUSUAL = [
     invoice_item(10, external_id=" INV-10 "),
     invoice_item(11, amount="0000000000000.50"),
     invoice_item(12, issued_on="20250201"),
-    invoice_item(13, amount="1e3"),
 ]
 
 INVALID = [
@@ -45,6 +44,10 @@ INVALID = [
     invoice_item(31, description="x" * 301),
     invoice_item(32, customer_external_id="C\x00"),
     invoice_item(33, amount="NaN"),
+    invoice_item(34, amount="1e3"),
+    invoice_item(36, amount="١٠٠.٠٠"),
+    invoice_item(37, currency="XAU"),
+    invoice_item(38, currency="XXX"),
     {"external_id": "INV-35"},
     ["not", "an", "object"],
 ]

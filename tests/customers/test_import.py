@@ -265,6 +265,33 @@ def test_csv_credit_note_larger_than_the_claim_is_refused(tmp_path, invoice_file
     assert Invoice.objects.count() == 0
 
 
+def test_csv_changed_amounts_name_what_was_imported_before(
+    tmp_path, invoice_file, booking_file
+):
+    """The booked amounts read "100.00 EUR", not "1E+2" or the column's decimals."""
+    run_import(invoice_file, booking_file, "--format", "csv")
+    invoices = write(
+        tmp_path, "invoices2.csv", invoice_file.read_text().replace("100.00", "110.00")
+    )
+    bookings = write(
+        tmp_path, "payments2.csv", booking_file.read_text().replace("120.00", "125.00")
+    )
+
+    with pytest.raises(CommandError) as error:
+        run_import(invoices, bookings, "--format", "csv")
+
+    message = str(error.value)
+    assert (
+        "invoices2.csv line 2: invoice 'INV-1' was imported before as 100.00 EUR, "
+        "now 110.00 EUR" in message
+    )
+    assert (
+        "payments2.csv line 2: payment 'P-1' was imported before as 120.00 EUR "
+        "for another customer or amount" in message
+    )
+    assert Invoice.objects.get(external_id="INV-1").amount == Decimal("100")
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [

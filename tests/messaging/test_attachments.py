@@ -1,6 +1,5 @@
 """E-mail attachments per step (letter, invoice copies) and extra recipients."""
 
-import json
 import subprocess
 from datetime import timedelta
 
@@ -16,7 +15,7 @@ from dunning.models import Case, Plan
 from messaging.models import Message
 from messaging.services import dispatch_due
 from payments.models import Invoice
-from tests.admin.helpers import plan_change_data
+from tests.admin.helpers import change_form_data, plan_change_data
 
 from .factories import SCHEDULED_AT, make_message, standard_step
 
@@ -340,30 +339,6 @@ def test_a_plan_version_copies_the_attachment_settings(
 
 
 # --- Admin forms --------------------------------------------------------------------
-
-
-def change_form_data(response) -> dict:
-    """What the admin change page would post back unchanged, inlines included."""
-
-    def fields_of(form) -> dict:
-        data = {}
-        for name in form.fields:
-            value = form[name].value()
-            if value is True:
-                data[form.add_prefix(name)] = "on"
-            elif value is not None and value is not False:
-                data[form.add_prefix(name)] = (
-                    json.dumps(value) if isinstance(value, (dict, list)) else value
-                )
-        return data
-
-    data = fields_of(response.context["adminform"].form)
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        data.update(fields_of(formset.management_form))
-        for form in formset.initial_forms:
-            data.update(fields_of(form))
-    return data
 
 
 def test_a_clerk_adds_an_accounts_payable_address_in_the_customer_admin(

@@ -176,3 +176,32 @@ def test_an_unknown_id_is_refused():
 def test_a_bad_as_of_date_is_refused(claim):
     with pytest.raises(CommandError, match="--as-of '12.05.2025' is not a date"):
         claim_show("R-1", "--as-of", "12.05.2025")
+
+
+def test_before_its_issue_date_the_claim_is_not_issued_yet(claim):
+    """Issued on 1 April: on 31 March it had no status, case or overdue days."""
+    case = open_case(claim)
+    take_step(case, 1, date(2025, 5, 5))
+
+    text = claim_show("R-1", "--as-of", "2025-03-31")
+
+    assert "Status:             Not issued yet on 2025-03-31\n" in text
+    assert "Case state:         none on 2025-03-31\n" in text
+    assert "Current step:       none\n" in text
+    assert "Issue date:         2025-04-01\n" in text
+    assert (
+        "Days overdue:       none, not issued yet on 2025-03-31 (Europe/Berlin)\n"
+        in text
+    )
+    assert "In dunning" not in text
+    facts = claim_json("R-1", "--as-of", "2025-03-31")
+    assert (facts["issued_on"], facts["as_of"]) == ("2025-04-01", "2025-03-31")
+    assert facts["days_overdue"] == 0
+
+
+def test_on_its_issue_date_the_claim_has_its_status(claim):
+    text = claim_show("R-1", "--as-of", "2025-04-01")
+
+    assert "Status:             Open\n" in text
+    assert "Case state:         no case\n" in text
+    assert "Days overdue:       0 (as of 2025-04-01, Europe/Berlin)\n" in text

@@ -71,6 +71,19 @@ def test_a_refusal_by_the_case_service_is_shown(client, clerk, proposed, today):
     assert Reply.objects.get(pk=proposed.pk).status == Reply.Status.PROPOSED
 
 
+def test_a_promise_is_proposed_with_the_open_amount_in_the_claims_decimals(
+    client, clerk, case
+):
+    """The form holds the claim's open EUR 120 as "120.00", not "120.000000"."""
+    reply, _ = reply_receive(inbound=inbound("I will pay the invoice soon, promise."))
+    assert reply.proposed_action == Reply.Action.PROMISE
+    client.force_login(clerk)
+
+    page = client.get(reverse("admin:replies_reply_change", args=[reply.pk]))
+
+    assert 'name="amount" value="120.00"' in page.content.decode()
+
+
 def test_the_clerk_dismisses(client, clerk, proposed, case):
     client.force_login(clerk)
 

@@ -154,6 +154,10 @@ def test_a_promise_with_date_and_amount_is_recorded(case, clerk, today):
     promise = Promise.objects.get(case=case)
     assert (promise.promised_on, promise.amount) == (promised_on, Decimal("100"))
     assert Case.objects.get(pk=case.pk).state == Case.State.PAUSED
+    # The amount as stored (six decimals) reads as money in the outcome.
+    assert Reply.objects.get(pk=reply.pk).outcome.startswith(
+        f"promise to pay €100.00 by {promised_on} on case {case.pk}"
+    )
 
 
 def test_a_promise_without_a_date_waits_for_the_clerk(case, clerk):

@@ -1,6 +1,6 @@
 """The admin: entering a rule in rows, refusing a bad one, explain and dry-run."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from django.core.management import call_command
@@ -231,3 +231,41 @@ def test_the_rule_set_and_rule_pages_load(admin_client, make_rule_set, make_rule
     assert add.status_code == 200
     assert 'name="conditions-0-attribute"' in add.content.decode()
     assert listing.status_code == 200
+
+
+def test_explaining_a_customer_without_open_claims_names_the_day(
+    client, manager, alice, monkeypatch
+):
+    """The creditor's today (Berlin is past midnight at 23:30 UTC), with no claim
+    to take it from."""
+    monkeypatch.setattr(
+        "django.utils.timezone.now", lambda: datetime(2025, 3, 10, 23, 30, tzinfo=UTC)
+    )
+    client.force_login(manager)
+
+    response = client.get(reverse("admin:rules_explain_customer", args=[alice.pk]))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Evaluated on 2025-03-11 with the active rules" in page
+    assert 'name="on" value="2025-03-11"' in page
+    assert "No open claim." in page
+
+
+def test_the_explain_view_shows_amounts_in_the_claims_currency(
+    client, manager, alice, make_invoice
+):
+    """Yen have no minor unit; the open balance shows none."""
+    invoice = make_invoice(
+        alice, amount="2500", currency="JPY", due_on=date(2025, 3, 3)
+    )
+    client.force_login(manager)
+
+    response = client.get(
+        reverse("admin:rules_explain_claim", args=[invoice.pk]), {"on": "2025-03-20"}
+    )
+
+    page = response.content.decode()
+    assert "Evaluated on 2025-03-20" in page
+    assert '<th scope="row">Open balance</th><td>¥2,500</td>' in page
+    assert "2500.00" not in page
