@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 
-from core.money import ZERO, format_money, quantum, round_money
+from core.money import PLAIN_DECIMAL, ZERO, format_money, quantum, round_money
 from customers.models import Channel, Customer
 from dunning.models import Case
 from payments.models import InstalmentPlan, Invoice, LedgerEntry
@@ -111,6 +111,9 @@ def partial_amount(raw: str, *, currency: str, t: dict):
     # Both "12,50" and "12.50": the debtor types as they write.
     if "," in raw:
         raw = raw.replace(".", "").replace(",", ".")
+    # Decimal also reads "1e2", "NaN", "1_00" and other scripts' digits.
+    if not PLAIN_DECIMAL.fullmatch(raw):
+        raise WayOutError(t["amount_invalid"])
     try:
         amount = Decimal(raw)
         # quantize raises too: "1e999999" has more digits than the context.

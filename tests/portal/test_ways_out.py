@@ -152,11 +152,14 @@ def test_a_part_payment_reduces_the_claim_and_dunning_goes_on(
     assert f"Noch offen: 152,50{NBSP}€" in thanks.content.decode()
 
 
-@pytest.mark.parametrize("amount", ["252.51", "0", "-5", "10.001", "zehn"])
+@pytest.mark.parametrize(
+    "amount", ["252.51", "0", "-5", "10.001", "zehn", "1e2", "NaN", "١٠٠", "1_00"]
+)
 def test_a_part_payment_outside_what_is_owed_is_refused(
     client, alice_link, claim, amount
 ):
-    """More than owed, nothing, or not an amount: refused, nothing started."""
+    """More than owed, nothing, or not an amount (an exponent, NaN, digits of
+    another script, a separator Python reads): refused, nothing started."""
     _, token = alice_link
 
     response = client.post(
