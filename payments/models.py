@@ -508,7 +508,7 @@ class Instalment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} due {self.due_on}"
+        return f"{format_money(self.amount, self.plan.currency)} due {self.due_on}"
 
 
 class ProviderPaymentEvent(models.Model):

@@ -114,3 +114,13 @@ def test_a_plan_completed_by_another_settlement_stays_completed(
     plan.refresh_from_db()
     assert plan.status == InstalmentPlan.Status.COMPLETED
     assert Case.objects.get(invoice=claim).state == Case.State.CLOSED_PAID
+
+
+def test_an_instalment_reads_as_an_amount_with_its_currency(plan_paid_off):
+    _claim, plan, _payment = plan_paid_off
+
+    assert [str(instalment) for instalment in plan.instalments.all()] == [
+        "€100.00 due 2025-04-15",
+        "€100.00 due 2025-05-15",
+        "€100.00 due 2025-06-15",
+    ]

@@ -160,6 +160,8 @@ def test_the_explain_view_renders_for_a_real_claim(
     assert plan.decision.tone == "firm"
     assert plan.decision.payment_options == ["bank_transfer"]
     assert '<td class="rules-channel">letter' in page
+    # The step's date is the day asked about, not "today".
+    assert '<td class="rules-date">2013-07-15 (the evaluated day)</td>' in page
     # The send time reads in the debtor's own zone.
     zone = invoice.customer.zone
     local = plan.decision.send_at.astimezone(zone)
