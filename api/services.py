@@ -158,7 +158,7 @@ def claims_dun(*, invoice_ids, actor: str, now=None) -> dict:
 
     from customers.models import Creditor
     from dunning.models import Run
-    from dunning.run import WHOLE, PlanBook, RunStats, _run_batch
+    from dunning.run import WHOLE, PlanBook, RunStats, _run_batch, _run_failed
 
     now = now or timezone.now()
     pairs = (
@@ -174,26 +174,40 @@ def claims_dun(*, invoice_ids, actor: str, now=None) -> dict:
 
     book, stats = PlanBook(), RunStats()
     run = Run.objects.create(actor=actor)
-    for creditor in Creditor.objects.filter(pk__in=customers).order_by("id"):
-        ids = sorted(customers[creditor.pk])
-        for start in range(0, len(ids), DUN_BATCH):
-            # One transaction per batch, as the run does: it locks the claims.
-            with transaction.atomic():
-                _run_batch(
-                    creditor,
-                    creditor.local_today(),
-                    now,
-                    book,
-                    stats,
-                    run,
-                    actor,
-                    ids[start : start + DUN_BATCH],
-                    WHOLE,
-                )
-    summary = {
-        "steps_taken": sum(stats.steps_taken.values()),
-        "messages": sum(stats.messages.values()),
-    }
+
+    def figures() -> dict:
+        return {
+            "steps_taken": sum(stats.steps_taken.values()),
+            "messages": sum(stats.messages.values()),
+        }
+
+    try:
+        for creditor in Creditor.objects.filter(pk__in=customers).order_by("id"):
+            ids = sorted(customers[creditor.pk])
+            for start in range(0, len(ids), DUN_BATCH):
+                # One transaction per batch, as the run does: it locks the
+                # claims. Its figures count once it is committed.
+                batch = RunStats()
+                with transaction.atomic():
+                    _run_batch(
+                        creditor,
+                        creditor.local_today(),
+                        now,
+                        book,
+                        batch,
+                        run,
+                        actor,
+                        ids[start : start + DUN_BATCH],
+                        WHOLE,
+                    )
+                stats.merge(batch)
+    except BaseException as error:
+        # As a failed daily run: the error on the Run, the committed batches'
+        # figures with it.
+        logger.exception("claims dunned by %s: run %s failed", actor, run.pk)
+        _run_failed(run, error, figures())
+        raise
+    summary = figures()
     Run.objects.filter(pk=run.pk).update(finished_at=timezone.now(), summary=summary)
     logger.info(
         "claims dunned by %s: %d steps taken, %d messages planned",

@@ -52,3 +52,27 @@ def test_the_overdue_check_is_a_frequent_schedule(db):
         "I",
         15,
     )
+
+
+def test_an_overdue_check_that_fails_records_the_error_on_its_run(
+    alice, make_invoice, creditor, monkeypatch
+):
+    """Like the daily run: the error on the Run, nothing of the failed batch."""
+    from dunning.models import Run
+
+    today = creditor.local_today()
+    make_invoice(alice, amount="40.00", due_on=today - timedelta(days=6))
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("decision service down")
+
+    monkeypatch.setattr("dunning.run.decide", failing)
+
+    with pytest.raises(RuntimeError, match="decision service down"):
+        claims_overdue_dun(actor="test")
+
+    run = Run.objects.get()
+    assert run.status() == Run.Status.FAILED
+    assert run.error == "RuntimeError: decision service down"
+    assert run.summary == {"steps_taken": 0, "messages": 0}
+    assert not CaseStep.objects.exists() and not Message.objects.exists()
