@@ -84,6 +84,11 @@ def test_long_letter_repeats_the_table_head_and_numbers_pages(bob_ltd, make_invo
     for number, page in enumerate(pages, start=1):
         assert f"Page {number}/{len(pages)}" in page
     assert "Invoice date" in pages[0] and "Invoice date" in pages[1]
+    # A page after the first opens with whose letter it continues; the first
+    # shows the customer number in its info block only.
+    heads = [page.strip().splitlines()[0].strip() for page in pages]
+    assert heads[1:] == [f"Customer no. {bob_ltd.external_id}"] * (len(pages) - 1)
+    assert pages[0].count(bob_ltd.external_id) == 1
     everything = "".join(pages)
     for n in range(1, 46):
         assert f"INV-{n:04d}" in everything
@@ -360,3 +365,21 @@ def test_the_qr_code_scans_with_another_decoder_at_print_resolution():
         )
 
     assert read == [[("QRCODE", url)] for url in urls]
+
+
+def test_a_german_claims_table_stays_inside_the_right_margin(alice, make_invoice):
+    """German column heads are longer: three claims with six-digit amounts and
+    the longest level name still end at the text's right edge, on one sheet."""
+    claims = [
+        (make_invoice(alice, amount, number=f"RE-00000{n}"), 3)
+        for n, amount in enumerate(["123456.78", "98765.43", "250.00"])
+    ]
+
+    pdf = letter_pdf(alice, claims)
+
+    [words] = pdf_words(pdf)
+    assert max(x_max for _x, x_max, _y, _w in words) <= A4_WIDTH - RIGHT_MARGIN + 0.5
+    [page] = pdf_pages(pdf)
+    assert "Seite 1/1" in page and "Offen insgesamt" in page
+    # The total's currency is in its amount, not said twice.
+    assert "insgesamt EUR" not in page
