@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
 from api.serializers import AMOUNT, MAX_BATCH
+from core.calendar import book_date_problem
 from core.money import is_money, quantum
 
 # DRF's CharField refuses NUL and lone surrogates.
@@ -58,9 +59,10 @@ def _date(value) -> date | None:
     if type(value) is not str or len(value) != 10:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         return None
+    return None if book_date_problem(day, "") else day
 
 
 def _amount(value) -> Decimal | None:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.calendar import book_date_problem
 from core.money import PLAIN_DECIMAL, PLAIN_HINT, currency_problem, round_money
 from customers.models import (
     Channel,
@@ -97,6 +98,18 @@ class AmountField(serializers.DecimalField):
         return abs(value) if value.is_zero() else value
 
 
+class BookDateField(serializers.DateField):
+    """A date in the books: between 1900 and 2999, so that a mistyped year
+    (0202, 20260) is refused rather than dunned (`core.calendar`)."""
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        problem = book_date_problem(day, "The date")
+        if problem:
+            raise serializers.ValidationError(problem + ".")
+        return day
+
+
 def check_amount(amount, currency: str, name: str = "amount") -> None:
     """A positive amount in whole minor units of its currency."""
     if amount <= 0:
@@ -139,12 +152,12 @@ class CustomerItemSerializer(serializers.Serializer):
     subdivision = _text(
         10, help_text="Region for public holidays (ISO 3166-2 without the country)"
     )
-    language = serializers.RegexField(
-        r"^[a-z]{2}$",
+    language = serializers.CharField(
+        max_length=8,
         required=False,
         validators=[validate_language],
-        help_text="ISO 639-1 code; messages and the debtor page are in en or de, "
-        "other languages read English",
+        help_text="A language code such as de, en or de-AT; messages and the "
+        "debtor page are in en or de, other languages read English",
     )
     time_zone = serializers.CharField(
         max_length=64, required=False, validators=[validate_time_zone]
@@ -169,8 +182,8 @@ class InvoiceItemSerializer(serializers.Serializer):
     number = _text(100, help_text="Invoice number; the external id if empty")
     currency = CurrencyField()
     amount = AmountField()
-    issued_on = serializers.DateField()
-    due_on = serializers.DateField()
+    issued_on = BookDateField()
+    due_on = BookDateField()
     description = _text(300)
 
     def validate(self, data):
@@ -187,7 +200,7 @@ class CreditNoteItemSerializer(serializers.Serializer):
     invoice_external_id = _key("The claim it reduces")
     amount = AmountField()
     currency = CurrencyField(required=False)
-    issued_on = serializers.DateField()
+    issued_on = BookDateField()
     reason = _text(300)
     status = serializers.ChoiceField(
         CreditNote.Status.choices,
@@ -208,7 +221,7 @@ class PaymentItemSerializer(serializers.Serializer):
     customer_external_id = _key("The payer's id in your system")
     amount = AmountField()
     currency = CurrencyField()
-    received_on = serializers.DateField()
+    received_on = BookDateField()
     invoice_external_id = _text(
         100, help_text="The claim the payer named; paid first, the rest oldest first"
     )
@@ -528,7 +541,7 @@ class InstalmentPlanSerializer(MoneyMixin, serializers.ModelSerializer):
 
 
 class InstalmentInputSerializer(serializers.Serializer):
-    due_on = serializers.DateField()
+    due_on = BookDateField()
     amount = AmountField(min_value=0)
 
 
@@ -536,19 +549,17 @@ class InstalmentPlanInputSerializer(serializers.Serializer):
     creditor = serializers.IntegerField(required=False)
     external_id = _key("The plan's id in your system")
     invoice_external_id = _key("The claim the plan pays")
-    agreed_on = serializers.DateField()
+    agreed_on = BookDateField()
     instalments = InstalmentInputSerializer(many=True, min_length=1, max_length=120)
 
 
 class PauseSerializer(serializers.Serializer):
-    until = serializers.DateField(
-        help_text="Creditor-local date; resumes the day after"
-    )
+    until = BookDateField(help_text="Creditor-local date; resumes the day after")
     reason = serializers.CharField(max_length=500)
 
 
 class PromiseSerializer(serializers.Serializer):
-    promised_on = serializers.DateField(help_text="Creditor-local date to pay by")
+    promised_on = BookDateField(help_text="Creditor-local date to pay by")
     amount = AmountField()
 
 
@@ -557,7 +568,7 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class ReversalSerializer(serializers.Serializer):
-    reversed_on = serializers.DateField(
+    reversed_on = BookDateField(
         help_text="The day the money came back (the debit was returned)"
     )
     reason = serializers.CharField(

@@ -5,6 +5,17 @@ from functools import lru_cache
 
 import holidays
 
+# The days a claim, payment or run may be dated: a year typed as 0202 or 20260
+# is a typo, not a date in the books.
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def book_date_problem(day: date, name: str) -> str:
+    """Why `day` cannot be a booking date, or ""."""
+    if EARLIEST <= day <= LATEST:
+        return ""
+    return f"{name} {day.isoformat()} is outside {EARLIEST.year}-{LATEST.year}"
+
 
 @lru_cache(maxsize=256)
 def _holidays(country: str, subdivision: str, year: int):

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
+from core.calendar import book_date_problem
 from core.money import MAX_WHOLE_DIGITS, PLAIN_DECIMAL, parse_amount, quantum
 
 # More than this many errors are counted, not listed.
@@ -302,9 +303,18 @@ def iso_date(raw: str, name: str) -> date:
     if not ISO_DATE.match(value):
         raise RowError(f"{name} {raw!r} is not a date (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise RowError(f"{name} {raw!r} is not a valid date") from None
+    return book_date(day, name)
+
+
+def book_date(day: date, name: str) -> date:
+    """`day`, unless it is outside the years a claim can be dated in."""
+    problem = book_date_problem(day, name)
+    if problem:
+        raise RowError(problem)
+    return day
 
 
 def us_date(raw: str, name: str) -> date:
@@ -313,9 +323,10 @@ def us_date(raw: str, name: str) -> date:
         raise RowError(f"{name} {raw!r} is not a date (M/D/YYYY)")
     month, day, year = (int(part) for part in match.groups())
     try:
-        return date(year, month, day)
+        parsed = date(year, month, day)
     except ValueError:
         raise RowError(f"{name} {raw!r} is not a valid date") from None
+    return book_date(parsed, name)
 
 
 def integer(raw: str, name: str) -> int:

@@ -270,3 +270,51 @@ def test_a_language_without_texts_of_its_own_is_kept_and_reads_english(api, cred
     customer = Customer.objects.get(external_id="C-NEW")
     assert customer.language == "fr"
     assert page_language(customer.language) == "en"
+
+
+@pytest.mark.parametrize("code", ["EN", "de_AT", "deutsch"])
+def test_a_language_written_otherwise_gets_one_clear_answer(api, creditor, code):
+    response = bulk(api, "customers", customer_item(language=code))
+
+    assert item_errors(response) == {
+        "language": [f"'{code}' is not a language code such as en, de or fr."]
+    }
+    assert not Customer.objects.exists()
+
+
+def test_a_language_with_its_region_is_kept_and_reads_as_the_language(api, creditor):
+    """de-AT is German as written in Austria: stored, and the page is German."""
+    response = bulk(api, "customers", customer_item(language="de-AT"))
+
+    assert response.status_code == 200, response.content
+    customer = Customer.objects.get(external_id="C-NEW")
+    assert customer.language == "de-AT"
+    assert page_language(customer.language) == "de"
+
+
+# --- dates -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("issued_on", "0001-01-01"),
+        ("issued_on", "0202-03-01"),
+        ("due_on", "3025-03-01"),
+    ],
+)
+def test_a_claim_dated_outside_the_books_years_is_refused(api, alice, field, value):
+    """A mistyped year is refused, not dunned for two thousand years."""
+    response = bulk(api, "invoices", invoice_item(1, **{field: value}))
+
+    assert item_errors(response) == {field: [f"The date {value} is outside 1900-2999."]}
+    assert nothing_written()
+
+
+def test_a_payment_dated_outside_the_books_years_is_refused(api, alice):
+    response = bulk(api, "payments", payment_item(received_on="0025-03-10"))
+
+    assert item_errors(response) == {
+        "received_on": ["The date 0025-03-10 is outside 1900-2999."]
+    }
+    assert nothing_written()

@@ -136,3 +136,14 @@ def test_an_amount_beyond_the_ledger_s_digits_imports_nothing(tmp_path, amount):
         "before the decimal point)" in message
     )
     assert nothing_imported()
+
+
+def test_a_claim_dated_outside_the_books_years_imports_nothing(tmp_path):
+    """A year typed 0202 is refused, not dunned for eighteen centuries."""
+    row = invoice_row().replace("2025-01-10", "0202-01-10")
+    path = write(tmp_path, "invoices.csv", INVOICE_HEADER + row)
+
+    message = refusal(path)
+
+    assert "invoices.csv line 2: issued_on 0202-01-10 is outside 1900-2999" in message
+    assert nothing_imported()

@@ -3,9 +3,8 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.calendar import EARLIEST, LATEST
 from dunning.run import run_dunning
-
-EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
 
 class Command(BaseCommand):
