@@ -17,7 +17,7 @@ LETTERS = 40
 
 
 def test_the_scheduled_dispatch_shares_a_backlog_with_its_helper(
-    alice, bob_ltd, make_invoice, outbox, tmp_path
+    standard_plan, alice, bob_ltd, make_invoice, outbox, tmp_path
 ):
     postgresql_only()
     messages = []
