@@ -158,7 +158,13 @@ def claims_dun(*, invoice_ids, actor: str, now=None) -> dict:
 
     from customers.models import Creditor
     from dunning.models import Run
-    from dunning.run import WHOLE, PlanBook, RunStats, _run_batch, _run_failed
+    from dunning.run import (
+        WHOLE,
+        PlanBook,
+        RunStats,
+        _run_failed,
+        run_committed_batch,
+    )
 
     now = now or timezone.now()
     pairs = (
@@ -185,22 +191,17 @@ def claims_dun(*, invoice_ids, actor: str, now=None) -> dict:
         for creditor in Creditor.objects.filter(pk__in=customers).order_by("id"):
             ids = sorted(customers[creditor.pk])
             for start in range(0, len(ids), DUN_BATCH):
-                # One transaction per batch, as the run does: it locks the
-                # claims. Its figures count once it is committed.
-                batch = RunStats()
-                with transaction.atomic():
-                    _run_batch(
-                        creditor,
-                        creditor.local_today(),
-                        now,
-                        book,
-                        batch,
-                        run,
-                        actor,
-                        ids[start : start + DUN_BATCH],
-                        WHOLE,
-                    )
-                stats.merge(batch)
+                run_committed_batch(
+                    creditor,
+                    creditor.local_today(),
+                    now,
+                    book,
+                    stats,
+                    run,
+                    actor,
+                    ids[start : start + DUN_BATCH],
+                    WHOLE,
+                )
     except BaseException as error:
         # As a failed daily run: the error on the Run, the committed batches'
         # figures with it.

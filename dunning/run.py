@@ -471,15 +471,24 @@ def _run_creditor(
         if not customer_ids:
             return
         last_customer = customer_ids[-1]
-        # Counted apart and added once committed, so that the figures of a
-        # run that fails are those of the batches that stay.
-        batch = RunStats()
-        with transaction.atomic():
-            _run_batch(
-                creditor, on, now, book, batch, run, actor, customer_ids, partition
-            )
-        stats.merge(batch)
+        run_committed_batch(
+            creditor, on, now, book, stats, run, actor, customer_ids, partition
+        )
         refresh.after_batch(stats)
+
+
+def run_committed_batch(
+    creditor, on, now, book, stats, run, actor, customer_ids, partition
+) -> None:
+    """One batch of customers in its own transaction (it locks their claims).
+
+    Its figures are counted apart and join `stats` once committed, so that a
+    run that fails reports the batches that stay.
+    """
+    batch = RunStats()
+    with transaction.atomic():
+        _run_batch(creditor, on, now, book, batch, run, actor, customer_ids, partition)
+    stats.merge(batch)
 
 
 def _run_batch(creditor, on, now, book, stats, run, actor, customer_ids, partition):
